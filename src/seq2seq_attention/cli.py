@@ -1,0 +1,119 @@
+"""Command line: train the chapter's model, translate sentences, save and load checkpoints.
+
+    seq2seq-attention train [--epochs 200] [--decoder attention|plain] [--save model.s2s]
+    seq2seq-attention translate --checkpoint model.s2s [--beam 4 --alpha 0.75] "I'm home ."
+"""
+import argparse
+import sys
+
+import mxnet as mx
+
+from . import build_seq2seq, load_data_nmt, set_seed, try_all_gpus
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .data import CorpusError, CorpusNotFoundError
+from .decoding import beam_search, bleu, predict_s2s
+from .training import train_s2s
+
+# The sentences the book translates: the original chapter's, then d2l 1.0's pairs
+CHAPTER_SENTENCES = ['Go .', 'Wow !', "I'm OK .", 'I won !']
+D2L_PAIRS = [('go .', 'va !'), ('i lost .', "j'ai perdu ."), ("he's calm .", 'il est calme .'),
+             ("i'm home .", 'je suis chez moi .')]
+
+
+def _contexts(name):
+    """Map --ctx to contexts: 'cpu', 'gpu' (the first GPU) or 'all-gpus'."""
+    if name == 'cpu':
+        return [mx.cpu()]
+    gpus = try_all_gpus()
+    if gpus[0].device_type != 'gpu':
+        raise SystemExit(f'--ctx {name}: no GPU is visible to MXNet')
+    return gpus if name == 'all-gpus' else gpus[:1]
+
+
+def _translate(net, sentence, src_vocab, tgt_vocab, num_steps, ctx, beam, alpha):
+    """Translate with greedy decoding (beam 1) or beam search."""
+    if beam == 1:
+        return predict_s2s(net, sentence, src_vocab, tgt_vocab, num_steps, ctx)[0]
+    return beam_search(net, sentence, src_vocab, tgt_vocab, num_steps, ctx, beam, alpha)[0]
+
+
+def cmd_train(args):
+    """Train the chapter's model, print its translations, and save it if asked."""
+    set_seed(args.seed)
+    ctxs = _contexts(args.ctx)
+    data_iter, src_vocab, tgt_vocab = load_data_nmt(args.batch_size, args.num_steps,
+                                                    args.num_examples, args.data)
+    hparams = dict(src_vocab_size=len(src_vocab), tgt_vocab_size=len(tgt_vocab),
+                   embed_size=args.embed_size, num_hiddens=args.num_hiddens,
+                   num_layers=args.num_layers, dropout=args.dropout, decoder=args.decoder,
+                   attention=args.attention)
+    net = build_seq2seq(**hparams)
+
+    def progress(epoch, loss):
+        if epoch % 10 == 0 or epoch == args.epochs:
+            print(f'epoch {epoch:4d}/{args.epochs}  loss {loss:.3f}', flush=True)
+    train_s2s(net, data_iter, args.lr, args.epochs, tgt_vocab, ctxs, plot=False,
+              progress=progress)
+    for sentence in CHAPTER_SENTENCES:
+        print(f'{sentence} => {_translate(net, sentence, src_vocab, tgt_vocab, args.num_steps, ctxs, args.beam, args.alpha)}')
+    for eng, fra in D2L_PAIRS:
+        translation = _translate(net, eng, src_vocab, tgt_vocab, args.num_steps, ctxs,
+                                 args.beam, args.alpha)
+        print(f'{eng} => {translation}, bleu {bleu(translation, fra, k=2):.3f}')
+    if args.save:
+        save_checkpoint(args.save, net, src_vocab, tgt_vocab, hparams,
+                        info={'num_steps': args.num_steps, 'epochs': args.epochs})
+        print(f'saved {args.save}')
+
+
+def cmd_translate(args):
+    """Load a checkpoint and translate the given sentences."""
+    ctxs = _contexts(args.ctx)
+    ckpt = load_checkpoint(args.checkpoint, ctxs)
+    for sentence in args.sentences:
+        print(_translate(ckpt.net, sentence, ckpt.src_vocab, ckpt.tgt_vocab,
+                         ckpt.info['num_steps'], ctxs, args.beam, args.alpha))
+
+
+def build_parser():
+    """The argument parser for both commands."""
+    parser = argparse.ArgumentParser(prog='seq2seq-attention', description=__doc__.split('\n')[0])
+    sub = parser.add_subparsers(dest='command', required=True)
+    train = sub.add_parser('train', help="train the chapter's model and translate its sentences")
+    train.add_argument('--epochs', type=int, default=200)
+    train.add_argument('--lr', type=float, default=0.005)
+    train.add_argument('--batch-size', type=int, default=64)
+    train.add_argument('--num-steps', type=int, default=10)
+    train.add_argument('--num-examples', type=int, default=600)
+    train.add_argument('--embed-size', type=int, default=32)
+    train.add_argument('--num-hiddens', type=int, default=32)
+    train.add_argument('--num-layers', type=int, default=2)
+    train.add_argument('--dropout', type=float, default=0.0)
+    train.add_argument('--decoder', choices=['attention', 'plain'], default='attention')
+    train.add_argument('--attention', choices=['mlp', 'dot'], default='mlp')
+    train.add_argument('--data', help='fra-eng.zip to use (default: $FRA_ENG_ZIP, data/, download)')
+    train.add_argument('--save', help='write a checkpoint here after training')
+    train.add_argument('--seed', type=int, default=0)
+    translate = sub.add_parser('translate', help='translate sentences with a saved checkpoint')
+    translate.add_argument('--checkpoint', required=True)
+    translate.add_argument('sentences', nargs='+')
+    for p in (train, translate):
+        p.add_argument('--ctx', choices=['cpu', 'gpu', 'all-gpus'], default='cpu')
+        p.add_argument('--beam', type=int, default=1, help='beam width (1: greedy)')
+        p.add_argument('--alpha', type=float, default=0.75, help='length penalty for --beam > 1')
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; errors are printed as one line, with exit status 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        (cmd_train if args.command == 'train' else cmd_translate)(args)
+    except (CorpusError, CorpusNotFoundError, CheckpointError, ValueError, TypeError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

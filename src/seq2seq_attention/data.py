@@ -1,0 +1,317 @@
+"""The English–French corpus: finding and verifying it, preprocessing, vocabularies, batches.
+
+Where the corpus comes from, in this order:
+
+1. the ``path`` argument (a ``fra-eng.zip`` archive or an extracted ``fra.txt``);
+2. the environment variable ``FRA_ENG_ZIP`` (same kinds of file);
+3. the cache folder (``data/`` at the repository root for a source checkout, else
+   ``~/.cache/seq2seq_attention``): an extracted ``fra-eng/fra.txt`` or ``fra-eng.zip``;
+4. a download of d2l's ``DATA_HUB['fra-eng']`` archive into the cache folder.
+
+Every copy is verified by the SHA-1 of the text inside it (``fra-eng/fra.txt``); a download is
+verified by the upstream archive's SHA-1 as well. Files are written under a temporary name and
+renamed only once complete, so a failure leaves nothing half-written behind.
+"""
+import hashlib
+import math
+import os
+import re
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as onp
+from d2l import mxnet as d2l
+from mxnet import np
+
+FRA_ENG_URL, FRA_ENG_ZIP_SHA1 = d2l.DATA_HUB['fra-eng']
+FRA_TXT_SHA1 = 'c43f99dce27311d3afd4d3e0716848194cfcc103'
+FRA_TXT_MEMBER = 'fra-eng/fra.txt'
+ENV_VAR = 'FRA_ENG_ZIP'
+RESERVED_TOKENS = ['<pad>', '<bos>', '<eos>']
+
+
+class CorpusError(RuntimeError):
+    """A corpus file exists but is corrupt, truncated, unsafe or not the expected one."""
+
+
+class CorpusNotFoundError(FileNotFoundError):
+    """No copy of the corpus could be found or downloaded."""
+
+
+def sha1_of(data_or_path):
+    """Return the hex SHA-1 of a bytes object or of a file's contents."""
+    sha1 = hashlib.sha1()
+    if isinstance(data_or_path, bytes):
+        sha1.update(data_or_path)
+        return sha1.hexdigest()
+    with open(data_or_path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            sha1.update(chunk)
+    return sha1.hexdigest()
+
+
+def default_cache_dir():
+    """Return `data/` at the repository root for a source checkout, else a user cache folder."""
+    repo_root = Path(__file__).resolve().parents[2]
+    if (repo_root / 'pyproject.toml').exists():
+        return repo_root / 'data'
+    return Path.home() / '.cache' / 'seq2seq_attention'
+
+
+def _read_verified_text(path):
+    """Return the bytes of `fra.txt` from an archive or a text file, after checking its SHA-1."""
+    path = Path(path)
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                data = zf.read(FRA_TXT_MEMBER)
+        except KeyError:
+            raise CorpusError(f'{path}: the archive holds no {FRA_TXT_MEMBER}') from None
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as e:
+            raise CorpusError(
+                f'{path}: corrupt or truncated archive ({e}); its SHA-1 is {sha1_of(path)}, '
+                f'expected {FRA_ENG_ZIP_SHA1} (upstream) or an archive whose '
+                f'{FRA_TXT_MEMBER} has SHA-1 {FRA_TXT_SHA1}') from None
+        what = f'{path} ({FRA_TXT_MEMBER} inside it)'
+    elif path.suffix == '.zip':
+        raise CorpusError(
+            f'{path}: not a zip archive (corrupt or truncated); its SHA-1 is {sha1_of(path)}, '
+            f'expected {FRA_ENG_ZIP_SHA1} (upstream) or an archive whose {FRA_TXT_MEMBER} '
+            f'has SHA-1 {FRA_TXT_SHA1}')
+    else:
+        data, what = path.read_bytes(), str(path)
+    digest = sha1_of(data)
+    if digest != FRA_TXT_SHA1:
+        raise CorpusError(f'{what}: SHA-1 is {digest}, expected {FRA_TXT_SHA1}')
+    return data
+
+
+def _write_atomically(path, data):
+    """Write bytes to `path` through a temporary file in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.part')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def extract_zip(archive, folder):
+    """Extract every file of `archive` into `folder`, refusing members that would land outside it."""
+    folder = Path(folder).resolve()
+    with zipfile.ZipFile(archive) as zf:
+        members = zf.infolist()
+        for m in members:  # check every name before writing anything
+            target = (folder / m.filename).resolve()
+            if target != folder and folder not in target.parents:
+                raise CorpusError(f'{archive}: refusing to extract {m.filename!r}, '
+                                  f'it would land outside {folder}')
+        for m in members:
+            if not m.is_dir():
+                _write_atomically(folder / m.filename, zf.read(m))
+    return folder
+
+
+def _download(url, target, sha1_hash):
+    """Download `url` to `target` (temporary name, then rename) and check its SHA-1."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f'.{target.name}.', suffix='.part')
+    try:
+        with os.fdopen(fd, 'wb') as f, urllib.request.urlopen(url, timeout=60) as r:
+            for chunk in iter(lambda: r.read(1 << 20), b''):
+                f.write(chunk)
+        digest = sha1_of(tmp)
+        if digest != sha1_hash:
+            raise CorpusError(f'{url}: downloaded SHA-1 is {digest}, expected {sha1_hash}')
+        os.replace(tmp, target)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def locate_corpus(path=None, cache_dir=None, download=True):
+    """Return the path of a verified `fra.txt`, extracting or downloading the archive as needed."""
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    extracted = cache_dir / FRA_TXT_MEMBER
+    if path is None and os.environ.get(ENV_VAR):
+        path = os.environ[ENV_VAR]
+        if not Path(path).is_file():
+            raise CorpusNotFoundError(f'{ENV_VAR}={path} names no file')
+    elif path is not None and not Path(path).is_file():
+        raise CorpusNotFoundError(f'corpus file {path} does not exist')
+    if path is None:
+        if extracted.is_file() and sha1_of(extracted) == FRA_TXT_SHA1:
+            return extracted
+        path = cache_dir / 'fra-eng.zip'
+        if not path.is_file():
+            if not download:
+                raise CorpusNotFoundError(_where_to_put_it(path))
+            try:
+                _download(FRA_ENG_URL, path, FRA_ENG_ZIP_SHA1)
+            except (urllib.error.URLError, OSError) as e:
+                raise CorpusNotFoundError(f'download failed ({e}). {_where_to_put_it(path)}') from None
+    path = Path(path)
+    data = _read_verified_text(path)
+    if not zipfile.is_zipfile(path):
+        return path  # an extracted, verified fra.txt: use it where it is
+    if not (extracted.is_file() and sha1_of(extracted) == FRA_TXT_SHA1):
+        extract_zip(path, cache_dir)
+    if sha1_of(extracted) != sha1_of(data):
+        raise CorpusError(f'{extracted}: differs from the verified text of {path}')
+    return extracted
+
+
+def _where_to_put_it(zip_path):
+    """Tell the reader exactly where a copy of the corpus must go when offline."""
+    return (f'No copy of the English-French corpus was found. Download {FRA_ENG_URL} '
+            f'(SHA-1 {FRA_ENG_ZIP_SHA1}) and put it at {zip_path}, or set {ENV_VAR} to '
+            f'the path of a fra-eng.zip whose {FRA_TXT_MEMBER} has SHA-1 {FRA_TXT_SHA1}.')
+
+
+def read_data_nmt(path=None):
+    """Return the raw text of the English–French corpus (one `English<TAB>French` pair a line)."""
+    with open(locate_corpus(path), encoding='utf-8') as f:
+        return f.read()
+
+
+def preprocess_nmt(text):
+    """Lower-case, replace non-breaking spaces, and put a space before `,.!?` (as d2l does)."""
+    text = text.replace('\u202f', ' ').replace('\xa0', ' ').lower()
+    # d2l inserts a space before a punctuation mark that follows any character but a space
+    return re.sub(r'(?<=[^ ])([,.!?])', r' \1', text)
+
+
+def tokenize_nmt(text, num_examples=None):
+    """Split the first `num_examples` preprocessed pairs into source and target token lists."""
+    source, target = [], []
+    for line in text.split('\n'):
+        if num_examples is not None and len(source) >= num_examples:
+            break
+        parts = line.split('\t')
+        if len(parts) >= 2 and parts[0].split() and parts[1].split():
+            source.append(parts[0].split())
+            target.append(parts[1].split())
+    return source, target
+
+
+class Vocab(d2l.Vocab):
+    """d2l's vocabulary, whose `to_tokens` also works on one-element lists and arrays."""
+
+    def to_tokens(self, indices):
+        """Map an index, or a sequence of indices, back to tokens."""
+        if hasattr(indices, 'asnumpy'):
+            indices = indices.asnumpy()
+        if isinstance(indices, onp.ndarray):
+            indices = indices.tolist()
+        if isinstance(indices, (list, tuple)):
+            return [self.idx_to_token[int(i)] for i in indices]
+        return self.idx_to_token[int(indices)]
+
+    @classmethod
+    def from_idx_to_token(cls, idx_to_token):
+        """Rebuild a vocabulary from its list of tokens (as stored in a checkpoint)."""
+        vocab = cls.__new__(cls)
+        vocab.idx_to_token = list(idx_to_token)
+        vocab.token_to_idx = {t: i for i, t in enumerate(vocab.idx_to_token)}
+        vocab.token_freqs = []
+        if len(vocab.token_to_idx) != len(vocab.idx_to_token) or '<unk>' not in vocab.token_to_idx:
+            raise ValueError('idx_to_token must hold distinct tokens, <unk> among them')
+        return vocab
+
+
+def build_vocab(sentences):
+    """Return the vocabulary of tokens seen at least twice, with `<pad> <bos> <eos>` reserved."""
+    return Vocab(sentences, min_freq=2, reserved_tokens=RESERVED_TOKENS)
+
+
+def truncate_pad(line, num_steps, padding_token):
+    """Cut `line` to `num_steps` tokens or pad it with `padding_token` up to that length."""
+    if len(line) > num_steps:
+        return line[:num_steps]
+    return line + [padding_token] * (num_steps - len(line))
+
+
+def build_array_nmt(lines, vocab, num_steps):
+    """Return token indices (with `<eos>`, truncated/padded to `num_steps`) and valid lengths."""
+    lines = [vocab[line] + [vocab['<eos>']] for line in lines]
+    array = np.array([truncate_pad(line, num_steps, vocab['<pad>']) for line in lines],
+                     dtype='int32')  # (num_examples, num_steps)
+    valid_len = (array != vocab['<pad>']).astype('int32').sum(axis=1)  # (num_examples,)
+    return array, valid_len
+
+
+class BatchIterator:
+    """Mini-batches of whole arrays, reshuffled every epoch with NumPy's (seeded) generator.
+
+    d2l's `load_array` wraps a Gluon `DataLoader`, which stacks examples one by one; slicing the
+    arrays directly gives the same batches for far less work.
+    """
+
+    def __init__(self, arrays, batch_size, shuffle=True):
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
+        self.arrays, self.batch_size, self.shuffle = tuple(arrays), batch_size, shuffle
+        self.num_examples = self.arrays[0].shape[0]
+
+    def __len__(self):
+        return math.ceil(self.num_examples / self.batch_size)
+
+    def __iter__(self):
+        order = (onp.random.permutation(self.num_examples) if self.shuffle
+                 else onp.arange(self.num_examples))
+        for i in range(0, self.num_examples, self.batch_size):
+            idx = np.array(order[i:i + self.batch_size], dtype='int32')
+            yield tuple(a[idx] for a in self.arrays)
+
+
+def build_data_iter(source, target, batch_size, num_steps, src_vocab=None, tgt_vocab=None,
+                    shuffle=True):
+    """Return `(data_iter, src_vocab, tgt_vocab)` for token lists, building vocabularies if not given."""
+    src_vocab = src_vocab if src_vocab is not None else build_vocab(source)
+    tgt_vocab = tgt_vocab if tgt_vocab is not None else build_vocab(target)
+    src_array, src_valid_len = build_array_nmt(source, src_vocab, num_steps)
+    tgt_array, tgt_valid_len = build_array_nmt(target, tgt_vocab, num_steps)
+    data_iter = BatchIterator((src_array, src_valid_len, tgt_array, tgt_valid_len),
+                              batch_size, shuffle)
+    return data_iter, src_vocab, tgt_vocab
+
+
+def load_data_nmt(batch_size, num_steps, num_examples=600, path=None):
+    """Return `(data_iter, src_vocab, tgt_vocab)` for the first `num_examples` pairs, as d2l does."""
+    source, target = tokenize_nmt(preprocess_nmt(read_data_nmt(path)), num_examples)
+    return build_data_iter(source, target, batch_size, num_steps)
+
+
+def split_pairs(source, target, num_train, num_test, seed=0):
+    """Return disjoint `(train, test)` lists of `(src_tokens, tgt_tokens)` pairs, shuffled by `seed`.
+
+    No test pair shares its source sentence with a training pair, so held-out evaluation never
+    scores a sentence the model was trained on (the corpus holds many sentences with several
+    translations each).
+    """
+    if len(source) != len(target):
+        raise ValueError(f'source and target differ in length: {len(source)} vs {len(target)}')
+    order = onp.random.RandomState(seed).permutation(len(source))
+    train = [(source[i], target[i]) for i in order[:num_train]]
+    if len(train) < num_train:
+        raise ValueError(f'asked for {num_train} training pairs, the corpus holds {len(source)}')
+    seen = {' '.join(src) for src, _ in train}
+    test = []
+    for i in order[num_train:]:
+        if len(test) == num_test:
+            break
+        key = ' '.join(source[i])
+        if key not in seen:
+            seen.add(key)  # also keeps test sources distinct from each other
+            test.append((source[i], target[i]))
+    if len(test) < num_test:
+        raise ValueError(f'only {len(test)} held-out pairs are left, {num_test} asked for')
+    return train, test

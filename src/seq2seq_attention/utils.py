@@ -1,0 +1,30 @@
+"""Small helpers shared by every module: seeding and device contexts."""
+import random
+
+import mxnet as mx
+import numpy as onp
+from d2l import mxnet as d2l
+
+# d2l already picks devices well; we re-export its helpers instead of rewriting them.
+try_gpu = d2l.try_gpu
+try_all_gpus = d2l.try_all_gpus
+
+
+def set_seed(seed):
+    """Seed Python's `random`, NumPy and MXNet so a run can be repeated exactly."""
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f'seed must be an int, got {type(seed).__name__}')
+    random.seed(seed)
+    onp.random.seed(seed)
+    mx.random.seed(seed)
+
+
+def as_ctx_list(ctx):
+    """Return `ctx` (one context or a list of them) as a non-empty list of contexts."""
+    ctxs = list(ctx) if isinstance(ctx, (list, tuple)) else [ctx]
+    if not ctxs:
+        raise ValueError('ctx must be a context or a non-empty list of contexts')
+    for c in ctxs:
+        if not isinstance(c, mx.Context):
+            raise TypeError(f'ctx must hold mxnet contexts, got {type(c).__name__}')
+    return ctxs

@@ -1,0 +1,257 @@
+"""The corpus pipeline: locating and verifying the archive, preprocessing, vocabularies, batches."""
+import io
+import os
+import urllib.error
+import zipfile
+from pathlib import Path
+
+import numpy as onp
+import pytest
+from d2l import mxnet as d2l
+
+from seq2seq_attention import data
+from seq2seq_attention.data import (CorpusError, CorpusNotFoundError, Vocab, build_array_nmt,
+                                    build_vocab, extract_zip, load_data_nmt, locate_corpus,
+                                    preprocess_nmt, split_pairs, tokenize_nmt)
+
+SHARED_ZIP = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'fra-eng.zip'
+
+
+@pytest.fixture
+def real_zip(corpus_path, tmp_path):
+    """A fra-eng.zip holding the verified corpus text, whatever copy the fixture found."""
+    path = tmp_path / 'src' / 'fra-eng.zip'
+    path.parent.mkdir()
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as zf:
+        zf.write(corpus_path, 'fra-eng/fra.txt')
+    return path
+
+
+def make_zip(path, members):
+    """Write a zip archive with the given {name: bytes} members."""
+    with zipfile.ZipFile(path, 'w') as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    return path
+
+
+def files_under(folder):
+    """All files below `folder` (to check that nothing was left behind)."""
+    return sorted(p.relative_to(folder) for p in Path(folder).rglob('*') if p.is_file())
+
+
+# --- locating and verifying the corpus -------------------------------------------------------
+
+def test_explicit_archive_is_verified_and_extracted(real_zip, tmp_path, monkeypatch):
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    cache = tmp_path / 'cache'
+    path = locate_corpus(real_zip, cache_dir=cache, download=False)
+    assert path == cache / 'fra-eng' / 'fra.txt'
+    assert data.sha1_of(path) == data.FRA_TXT_SHA1
+
+
+def test_env_var_is_used_and_a_missing_target_is_named(real_zip, tmp_path, monkeypatch):
+    monkeypatch.setenv(data.ENV_VAR, str(real_zip))
+    assert data.sha1_of(locate_corpus(cache_dir=tmp_path / 'c')) == data.FRA_TXT_SHA1
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / 'nowhere.zip'))
+    with pytest.raises(CorpusNotFoundError, match='FRA_ENG_ZIP=.*nowhere.zip'):
+        locate_corpus(cache_dir=tmp_path / 'c2')
+
+
+def test_cache_copy_is_found_without_any_path(real_zip, tmp_path, monkeypatch):
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    cache = tmp_path / 'cache'
+    cache.mkdir()
+    (cache / 'fra-eng.zip').write_bytes(real_zip.read_bytes())
+    assert locate_corpus(cache_dir=cache, download=False) == cache / 'fra-eng' / 'fra.txt'
+
+
+def test_missing_explicit_path_is_named(tmp_path):
+    with pytest.raises(CorpusNotFoundError, match='missing.zip'):
+        locate_corpus(tmp_path / 'missing.zip', cache_dir=tmp_path)
+
+
+def test_wrong_hash_names_file_and_both_hashes_and_writes_nothing(tmp_path):
+    bad = make_zip(tmp_path / 'fra-eng.zip', {'fra-eng/fra.txt': b'Go.\tVa !\n'})
+    cache = tmp_path / 'cache'
+    with pytest.raises(CorpusError) as e:
+        locate_corpus(bad, cache_dir=cache)
+    message = str(e.value)
+    assert str(bad) in message
+    assert data.sha1_of(b'Go.\tVa !\n') in message and data.FRA_TXT_SHA1 in message
+    assert not cache.exists()
+
+
+def test_truncated_archive_is_rejected_with_hashes(real_zip, tmp_path):
+    truncated = tmp_path / 'fra-eng.zip'
+    truncated.write_bytes(real_zip.read_bytes()[:len(real_zip.read_bytes()) // 2])
+    cache = tmp_path / 'cache'
+    with pytest.raises(CorpusError) as e:
+        locate_corpus(truncated, cache_dir=cache)
+    assert str(truncated) in str(e.value)
+    assert data.sha1_of(truncated) in str(e.value) and data.FRA_ENG_ZIP_SHA1 in str(e.value)
+    assert not cache.exists()
+
+
+def test_corrupt_member_is_rejected(real_zip, tmp_path):
+    raw = bytearray(real_zip.read_bytes())
+    middle = len(raw) // 2
+    raw[middle:middle + 64] = bytes(64)  # damage the compressed text, keep the directory
+    corrupt = tmp_path / 'fra-eng.zip'
+    corrupt.write_bytes(bytes(raw))
+    with pytest.raises(CorpusError, match='fra-eng.zip'):
+        locate_corpus(corrupt, cache_dir=tmp_path / 'cache')
+
+
+def test_archive_without_the_text_is_rejected(tmp_path):
+    other = make_zip(tmp_path / 'other.zip', {'something.txt': b'x'})
+    with pytest.raises(CorpusError, match='holds no fra-eng/fra.txt'):
+        locate_corpus(other, cache_dir=tmp_path / 'cache')
+
+
+def test_extraction_refuses_members_outside_the_folder(tmp_path):
+    evil = make_zip(tmp_path / 'evil.zip', {'fra-eng/ok.txt': b'ok', '../escaped.txt': b'x'})
+    target = tmp_path / 'target'
+    target.mkdir()
+    with pytest.raises(CorpusError, match='outside'):
+        extract_zip(evil, target)
+    assert files_under(target) == [] and not (tmp_path / 'escaped.txt').exists()
+
+
+def test_offline_without_a_copy_says_where_to_put_it(tmp_path, monkeypatch):
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError('no network')
+    monkeypatch.setattr(data.urllib.request, 'urlopen', no_network)
+    cache = tmp_path / 'cache'
+    with pytest.raises(CorpusNotFoundError) as e:
+        locate_corpus(cache_dir=cache)
+    assert str(cache / 'fra-eng.zip') in str(e.value) and data.ENV_VAR in str(e.value)
+    assert files_under(cache) == []
+
+
+class FakeResponse(io.BytesIO):
+    """A urlopen() result serving fixed bytes."""
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_download_is_verified_and_renamed_into_place(real_zip, tmp_path, monkeypatch):
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    payload = real_zip.read_bytes()
+    monkeypatch.setattr(data.urllib.request, 'urlopen', lambda *a, **k: FakeResponse(payload))
+    monkeypatch.setattr(data, 'FRA_ENG_ZIP_SHA1', data.sha1_of(payload))
+    cache = tmp_path / 'cache'
+    assert locate_corpus(cache_dir=cache) == cache / 'fra-eng' / 'fra.txt'
+    assert set(files_under(cache)) == {Path('fra-eng.zip'), Path('fra-eng/fra.txt')}
+
+
+def test_download_with_wrong_hash_leaves_no_file(real_zip, tmp_path, monkeypatch):
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    monkeypatch.setattr(data.urllib.request, 'urlopen',
+                        lambda *a, **k: FakeResponse(real_zip.read_bytes()[:1000]))
+    cache = tmp_path / 'cache'
+    with pytest.raises(CorpusError, match='downloaded SHA-1'):
+        locate_corpus(cache_dir=cache)
+    assert files_under(cache) == []
+
+
+@pytest.mark.skipif(not SHARED_ZIP.exists(), reason='no shared re-packed copy beside the repo')
+def test_the_shared_repacked_copy_is_accepted(tmp_path):
+    assert data.sha1_of(locate_corpus(SHARED_ZIP, cache_dir=tmp_path)) == data.FRA_TXT_SHA1
+
+
+# --- preprocessing, tokens, vocabularies ------------------------------------------------------
+
+def test_preprocess_matches_d2l(corpus_path):
+    text = corpus_path.read_text(encoding='utf-8')[:200_000]
+    assert preprocess_nmt(text) == d2l.preprocess_nmt(text)
+
+
+def test_preprocess_examples():
+    assert preprocess_nmt('Go.\tVa\u202f!') == 'go .\tva !'
+    assert preprocess_nmt('Hi,Tom!') == 'hi ,tom !'
+    assert preprocess_nmt('.Start') == '.start'  # no space is put before the first character
+
+
+def test_tokenize_takes_exactly_num_examples_pairs():
+    text = 'a .\tb .\n\nc\td e\nf\tg\n'
+    assert tokenize_nmt(text, 2) == ([['a', '.'], ['c']], [['b', '.'], ['d', 'e']])
+    assert len(tokenize_nmt(text)[0]) == 3
+
+
+def test_vocab_reserves_tokens_and_keeps_frequent_ones(corpus_path):
+    source, _ = tokenize_nmt(preprocess_nmt(corpus_path.read_text(encoding='utf-8')), 600)
+    vocab = build_vocab(source)
+    counts = d2l.collections.Counter(t for line in source for t in line)
+    for token in ['<pad>', '<bos>', '<eos>', '<unk>']:
+        assert token in vocab.token_to_idx
+    kept = set(vocab.idx_to_token) - {'<pad>', '<bos>', '<eos>', '<unk>'}
+    assert kept == {t for t, c in counts.items() if c >= 2}
+
+
+def test_to_tokens_handles_one_element_lists_where_d2l_fails():
+    vocab = Vocab([['a', 'b', 'a', 'b']], reserved_tokens=['<pad>'])
+    index = vocab['a']
+    with pytest.raises(TypeError):  # the d2l bug this class works around
+        d2l.Vocab([['a', 'b']]).to_tokens([index])
+    assert vocab.to_tokens([index]) == ['a']
+    assert vocab.to_tokens(index) == 'a'
+    assert vocab.to_tokens(onp.array([index, vocab['b']])) == ['a', 'b']
+
+
+def test_vocab_rebuilt_from_its_tokens_maps_the_same():
+    vocab = build_vocab([['x', 'y', 'x', 'y', 'z']])
+    again = Vocab.from_idx_to_token(vocab.idx_to_token)
+    assert again.token_to_idx == vocab.token_to_idx and again['z'] == again.unk
+    with pytest.raises(ValueError):
+        Vocab.from_idx_to_token(['a', 'a', '<unk>'])
+
+
+def test_build_array_appends_eos_pads_and_truncates():
+    vocab = build_vocab([['a', 'b', 'c'] * 2])
+    array, valid_len = build_array_nmt([['a'], ['a', 'b', 'c', 'a']], vocab, 3)
+    pad, eos = vocab['<pad>'], vocab['<eos>']
+    assert array.asnumpy().tolist() == [[vocab['a'], eos, pad], [vocab['a'], vocab['b'], vocab['c']]]
+    assert valid_len.asnumpy().tolist() == [2, 3]
+
+
+def test_load_data_nmt_batches(corpus_path):
+    data_iter, src_vocab, tgt_vocab = load_data_nmt(batch_size=64, num_steps=10)
+    batches = list(data_iter)
+    assert len(batches) == len(data_iter) == 10  # 600 pairs in batches of 64
+    assert sum(b[0].shape[0] for b in batches) == 600
+    X, X_valid_len, Y, Y_valid_len = batches[0]
+    assert X.shape == Y.shape == (64, 10) and X_valid_len.shape == (64,)
+    # the valid length counts exactly the non-padding tokens
+    onp.testing.assert_array_equal((X != src_vocab['<pad>']).asnumpy().sum(axis=1),
+                                   X_valid_len.asnumpy())
+    onp.testing.assert_array_equal((Y != tgt_vocab['<pad>']).asnumpy().sum(axis=1),
+                                   Y_valid_len.asnumpy())
+
+
+def test_batches_reshuffle_each_epoch_and_repeat_under_a_seed(corpus_path):
+    from seq2seq_attention import set_seed
+    data_iter, _, _ = load_data_nmt(batch_size=600, num_steps=10)
+    set_seed(1)
+    first, second = [b[0].asnumpy() for b in data_iter], [b[0].asnumpy() for b in data_iter]
+    set_seed(1)
+    again = [b[0].asnumpy() for b in data_iter]
+    assert not onp.array_equal(first[0], second[0])
+    assert onp.array_equal(first[0], again[0])
+    assert sorted(map(tuple, first[0])) == sorted(map(tuple, second[0]))  # same examples
+
+
+def test_split_pairs_never_share_a_source_sentence(corpus_path):
+    source, target = tokenize_nmt(preprocess_nmt(corpus_path.read_text(encoding='utf-8')), 5000)
+    train, test = split_pairs(source, target, 3000, 500, seed=0)
+    assert len(train) == 3000 and len(test) == 500
+    train_sources = {' '.join(s) for s, _ in train}
+    assert not any(' '.join(s) in train_sources for s, _ in test)
+    assert split_pairs(source, target, 3000, 500, seed=0) == (train, test)
+    with pytest.raises(ValueError, match='held-out'):
+        split_pairs(source, target, 3000, 4000)

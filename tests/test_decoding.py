@@ -1,0 +1,144 @@
+"""Decoding and checkpoints, on the model that memorised the eight pairs."""
+import mxnet as mx
+import numpy as onp
+import pytest
+from d2l import mxnet as d2l
+
+from seq2seq_attention import build_seq2seq
+from seq2seq_attention.checkpoint import (CheckpointError, load_checkpoint, load_parameters,
+                                          save_checkpoint)
+from seq2seq_attention.decoding import beam_search, bleu, corpus_bleu, mean_bleu, predict_s2s
+from conftest import NUM_STEPS, PAIRS
+
+CPU = mx.cpu()
+
+
+def translate(model, sentence, **kwargs):
+    net, src_vocab, tgt_vocab, _ = model
+    return predict_s2s(net, sentence, src_vocab, tgt_vocab, NUM_STEPS, CPU, **kwargs)
+
+
+def test_attention_weights_have_one_row_per_output_token(overfit_model):
+    translation, weights = translate(overfit_model, 'i am home .', save_attention_weights=True)
+    assert weights.shape == (len(translation.split()) + 1, len('i am home . <eos>'.split()))
+    onp.testing.assert_allclose(weights.sum(axis=1), 1, rtol=1e-5)
+    assert translate(overfit_model, 'i am home .')[1] is None
+
+
+def test_input_is_preprocessed_like_the_training_data(overfit_model):
+    assert translate(overfit_model, 'I am home.')[0] == translate(overfit_model, 'i am home .')[0]
+
+
+def test_empty_and_non_string_sentences_are_refused(overfit_model):
+    for empty in ['', '   ']:
+        with pytest.raises(ValueError, match='empty'):
+            translate(overfit_model, empty)
+    with pytest.raises(TypeError, match='str'):
+        translate(overfit_model, ['i', 'lost'])
+
+
+def test_a_sentence_of_unknown_words_still_translates(overfit_model):
+    translation, weights = translate(overfit_model, 'zebras juggle quietly',
+                                     save_attention_weights=True)
+    assert isinstance(translation, str) and weights.shape[1] == 4  # 3 x <unk>, <eos>
+
+
+def test_a_sentence_longer_than_num_steps_is_truncated(overfit_model):
+    long = 'i am home . he is calm . i lost . go .'
+    translation, weights = translate(overfit_model, long, save_attention_weights=True)
+    assert weights.shape[1] == NUM_STEPS  # only the first num_steps tokens were read
+    cut = ' '.join(long.split()[:NUM_STEPS])
+    assert translation == translate(overfit_model, cut + ' extra words')[0]
+
+
+def test_one_token_predictions_work_even_with_d2ls_vocab(overfit_model):
+    net, src_vocab, tgt_vocab, _ = overfit_model
+    plain_vocab = d2l.Vocab()  # d2l's class, whose to_tokens fails on one-element lists
+    plain_vocab.idx_to_token = tgt_vocab.idx_to_token
+    plain_vocab.token_to_idx = tgt_vocab.token_to_idx
+    with pytest.raises(TypeError):
+        plain_vocab.to_tokens([plain_vocab['salut']])
+    translation, _ = predict_s2s(net, 'hi', src_vocab, plain_vocab, NUM_STEPS, CPU)
+    assert translation == 'salut'
+
+
+def test_beam_of_width_one_is_greedy_and_wider_beams_recover_the_pairs(overfit_model):
+    net, src_vocab, tgt_vocab, _ = overfit_model
+    for src, tgt in PAIRS:
+        greedy, greedy_weights = translate(overfit_model, src, save_attention_weights=True)
+        beam1, beam1_weights = beam_search(net, src, src_vocab, tgt_vocab, NUM_STEPS, CPU,
+                                           beam_size=1, save_attention_weights=True)
+        assert beam1 == greedy
+        onp.testing.assert_allclose(beam1_weights, greedy_weights, rtol=1e-6)
+        for alpha in (0.0, 0.75):
+            assert beam_search(net, src, src_vocab, tgt_vocab, NUM_STEPS, CPU, beam_size=3,
+                               alpha=alpha)[0] == tgt
+    with pytest.raises(ValueError, match='beam_size'):
+        beam_search(net, 'go .', src_vocab, tgt_vocab, NUM_STEPS, CPU, beam_size=0)
+
+
+def test_beam_search_works_with_the_plain_decoder():
+    net = build_seq2seq(12, 9, 4, 8, 2, decoder='plain')
+    net.initialize()
+    from seq2seq_attention import Vocab
+    vocab = Vocab([['a', 'b', 'c']], reserved_tokens=['<pad>', '<bos>', '<eos>'])
+    translation, _ = beam_search(net, 'a b c', vocab, vocab, 5, CPU, beam_size=3)
+    assert len(translation.split()) <= 5
+
+
+def test_bleu():
+    assert bleu('il est calme .', 'il est calme .', k=2) == 1.0
+    # same length (no brevity penalty); unigram precision 3/4, bigram precision 1/3
+    assert bleu('il est riche .', 'il est calme .', k=2) == pytest.approx(
+        (3 / 4) ** 0.5 * (1 / 3) ** 0.25)
+    assert bleu('il est', 'il est calme .', k=2) == pytest.approx(onp.exp(1 - 4 / 2))
+    assert corpus_bleu(['il est calme .'], ['il est calme .']) == pytest.approx(100)
+    assert mean_bleu(['va !', 'il est calme .'], ['va !', 'il est riche .']) < 1
+    with pytest.raises(ValueError):
+        corpus_bleu(['a'], [])
+
+
+# --- checkpoints -----------------------------------------------------------------------------
+
+def hparams_of(src_vocab, tgt_vocab):
+    return dict(src_vocab_size=len(src_vocab), tgt_vocab_size=len(tgt_vocab), embed_size=16,
+                num_hiddens=32, num_layers=2, dropout=0.0, decoder='attention', attention='mlp')
+
+
+def test_checkpoint_round_trip_gives_identical_translations(overfit_model, tmp_path):
+    net, src_vocab, tgt_vocab, _ = overfit_model
+    path = save_checkpoint(tmp_path / 'model.s2s', net, src_vocab, tgt_vocab,
+                           hparams_of(src_vocab, tgt_vocab), info={'num_steps': NUM_STEPS})
+    assert [p.name for p in tmp_path.iterdir()] == ['model.s2s']  # no temporary left over
+    net2, src2, tgt2, hparams, info = load_checkpoint(path)
+    assert hparams == hparams_of(src_vocab, tgt_vocab) and info == {'num_steps': NUM_STEPS}
+    for src, _ in PAIRS:
+        a, wa = predict_s2s(net, src, src_vocab, tgt_vocab, NUM_STEPS, CPU, True)
+        b, wb = predict_s2s(net2, src, src2, tgt2, NUM_STEPS, CPU, True)
+        assert a == b
+        onp.testing.assert_array_equal(wa, wb)
+
+
+def test_loading_into_the_wrong_model_fails_and_changes_nothing(overfit_model, tmp_path):
+    net, src_vocab, tgt_vocab, _ = overfit_model
+    path = save_checkpoint(tmp_path / 'model.s2s', net, src_vocab, tgt_vocab,
+                           hparams_of(src_vocab, tgt_vocab))
+    other = build_seq2seq(len(src_vocab), len(tgt_vocab), 16, 24, 2)  # other num_hiddens
+    other.initialize()
+    translate_before = predict_s2s(other, 'go .', src_vocab, tgt_vocab, NUM_STEPS, CPU)
+    with pytest.raises(CheckpointError, match='shape'):
+        load_parameters(path, other)
+    assert predict_s2s(other, 'go .', src_vocab, tgt_vocab, NUM_STEPS, CPU) == translate_before
+    plain = build_seq2seq(len(src_vocab), len(tgt_vocab), 16, 32, 2, decoder='plain')
+    with pytest.raises(CheckpointError, match='does not fit'):
+        load_parameters(path, plain)
+    smaller = type(src_vocab).from_idx_to_token(src_vocab.idx_to_token[:-1])
+    with pytest.raises(CheckpointError, match='src_vocab'):
+        load_parameters(path, net, smaller, tgt_vocab)
+
+
+def test_unreadable_checkpoints_are_named(tmp_path):
+    bad = tmp_path / 'bad.s2s'
+    bad.write_bytes(b'not a checkpoint')
+    with pytest.raises(CheckpointError, match='bad.s2s'):
+        load_checkpoint(bad)

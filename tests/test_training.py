@@ -1,0 +1,73 @@
+"""Training: the masked loss, data parallelism on two contexts, overfitting a few pairs."""
+import re
+
+import mxnet as mx
+import numpy as onp
+import pytest
+from mxnet import np
+
+from conftest import NUM_STEPS, PAIRS, tiny_data
+from seq2seq_attention import build_seq2seq, set_seed
+from seq2seq_attention.decoding import predict_s2s
+from seq2seq_attention.training import MaskedSoftmaxCELoss, train_s2s
+
+def test_masked_loss_ignores_padding():
+    loss = MaskedSoftmaxCELoss()
+    pred = np.random.normal(size=(3, 4, 10))
+    label = np.array(onp.random.randint(0, 10, size=(3, 4)), dtype='int32')
+    valid_len = np.array([4, 2, 0], dtype='int32')
+    l = loss(pred, label, valid_len).asnumpy()
+    # changing predictions and labels at padded positions changes nothing
+    pred_other, label_other = pred.copy(), label.copy()
+    pred_other[1, 2:] = 100
+    label_other[1, 2:] = 3
+    pred_other[2] = -7
+    onp.testing.assert_allclose(loss(pred_other, label_other, valid_len).asnumpy(), l)
+    assert l[2] == 0
+    # and a valid position's cross-entropy is counted, divided by num_steps as in d2l
+    logp = pred.asnumpy() - onp.log(onp.exp(pred.asnumpy()).sum(-1, keepdims=True))
+    expected = -logp[1, [0, 1], label.asnumpy()[1, :2]].sum() / 4
+    onp.testing.assert_allclose(l[1], expected, rtol=1e-5)
+
+
+def test_train_reports_like_the_book_and_returns_the_history(capsys):
+    data_iter, src_vocab, tgt_vocab = tiny_data()
+    net = build_seq2seq(len(src_vocab), len(tgt_vocab), 8, 8, 1)
+    history = train_s2s(net, data_iter, 0.01, 3, tgt_vocab, mx.cpu(), plot=False)
+    assert len(history) == 3 and all(h > 0 for h in history)
+    out = capsys.readouterr().out
+    assert re.fullmatch(r'loss \d+\.\d{3}, \d+\.\d tokens/sec on cpu\(0\)\n', out), out
+    with pytest.raises(ValueError, match='num_epochs'):
+        train_s2s(net, data_iter, 0.01, 0, tgt_vocab, mx.cpu())
+
+
+def params_after_training(ctx, epochs=3):
+    set_seed(0)
+    data_iter, src_vocab, tgt_vocab = tiny_data(batch_size=8)
+    net = build_seq2seq(len(src_vocab), len(tgt_vocab), 8, 16, 2)
+    history = train_s2s(net, data_iter, 0.01, epochs, tgt_vocab, ctx, verbose=False, plot=False)
+    params = {name: [p.data(c).asnumpy() for c in p.list_ctx()]
+              for name, p in net._collect_params_with_prefix().items()}
+    return params, history
+
+
+def test_two_contexts_give_the_same_parameters_as_one():
+    one, history_one = params_after_training(mx.cpu(0))
+    two, history_two = params_after_training([mx.cpu(0), mx.cpu(1)])
+    onp.testing.assert_allclose(history_two, history_one, rtol=1e-5)
+    for name in one:
+        assert len(two[name]) == 2
+        # both contexts hold the same copy, equal to the single-context result
+        onp.testing.assert_array_equal(two[name][0], two[name][1])
+        onp.testing.assert_allclose(two[name][0], one[name][0], rtol=1e-4, atol=1e-5, err_msg=name)
+    # and training did move the parameters away from their initial values
+    initial, _ = params_after_training(mx.cpu(0), epochs=1)
+    assert any(not onp.allclose(initial[n][0], one[n][0]) for n in one)
+
+
+def test_a_tiny_run_overfits_a_handful_of_pairs(overfit_model):
+    net, src_vocab, tgt_vocab, history = overfit_model
+    assert history[-1] < 0.05 < history[0]
+    for src, tgt in PAIRS:
+        translation, _ = predict_s2s(net, src, src_vocab, tgt_vocab, NUM_STEPS, mx.cpu())
+        assert translation == tgt
