@@ -1,7 +1,8 @@
 """Sequence-to-sequence learning with attention on Apache MXNet (Gluon, NumPy interface).
 
 The library behind the book: data (`data`), attention (`attention`), encoder/decoder models
-(`models`), training (`training`), decoding and BLEU (`decoding`) and checkpoints (`checkpoint`).
+(`models`), training (`training`), decoding and BLEU (`decoding`), checkpoints (`checkpoint`)
+and the book's figures (`plotting`).
 """
 from mxnet import npx
 

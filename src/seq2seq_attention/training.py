@@ -8,6 +8,7 @@ import time
 from d2l import mxnet as d2l
 from mxnet import autograd, gluon, init, np, npx
 
+from .plotting import plot_losses
 from .utils import as_ctx_list
 
 
@@ -49,24 +50,6 @@ def _in_notebook():
         return False
     shell = get_ipython()
     return shell is not None and hasattr(shell, 'kernel')
-
-
-def plot_losses(histories, labels=None, xlabel='epoch', ylabel='loss per token'):
-    """Draw loss curves once, as a PNG figure (deterministic under nbval, unlike SVG)."""
-    import matplotlib.pyplot as plt
-    from matplotlib_inline import backend_inline
-    backend_inline.set_matplotlib_formats('png')
-    fig, ax = plt.subplots(figsize=(4.5, 3))
-    for i, history in enumerate(histories):
-        ax.plot(range(1, len(history) + 1), history,
-                label=labels[i] if labels else None)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_yscale('log')
-    if labels:
-        ax.legend()
-    ax.grid(True, alpha=0.3)
-    plt.show()
 
 
 def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, plot=None,
