@@ -25,5 +25,7 @@ book: setup
 browser:
 	@bash scripts/install-browser.sh
 
+# The library's tests, the book's build and browser tests (tests/), and every chapter
+# re-executed by nbval, its outputs compared with the stored ones (timings masked)
 test: setup browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with book/nbval-sanitize.cfg

@@ -17,9 +17,9 @@ def _seeded():
 
 @pytest.fixture(scope='session')
 def corpus_path():
-    """Path of a verified fra.txt. CI sets FRA_ENG_ZIP, so there a missing corpus is a failure."""
+    """Path of a verified fra.txt (downloaded if need be). In CI a missing corpus is a failure."""
     try:
-        return locate_corpus(download=False)
+        return locate_corpus()
     except CorpusNotFoundError as e:
         if os.environ.get('CI'):
             raise

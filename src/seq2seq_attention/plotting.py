@@ -6,6 +6,7 @@ stored figure could never match under nbval. Every helper here draws once and di
 import inspect
 
 from d2l import mxnet as d2l
+from mxnet import np
 
 
 def use_png_display():
@@ -31,6 +32,8 @@ def plot_losses(histories, labels=None, xlabel='epoch', ylabel='loss per token')
 
 def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5), cmap='Reds'):
     """d2l's `show_heatmaps` (a grid of matrices, shape (rows, cols, m, n)), shown as PNG."""
+    if not hasattr(matrices, 'asnumpy'):  # d2l's version takes MXNet arrays only
+        matrices = np.array(matrices)
     d2l.show_heatmaps(matrices, xlabel, ylabel, titles, figsize, cmap)
     use_png_display()  # d2l switched to SVG; the figure is rendered when the cell ends
 

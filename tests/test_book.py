@@ -1,0 +1,371 @@
+"""The rendered book: it builds without warnings, every chapter of _toc.yml becomes a page that a
+real browser (headless Chromium) shows with its title, code, figures and Colab button and without
+error output, and every chapter's first code cell installs the library from the repository URL
+that _config.yml sets (the one place it is written).
+
+The book is built once per run into a temporary folder (never into the repository's _build/), from
+the outputs stored in the notebooks (_config.yml: execute_notebooks off). The pages are served over
+http from 127.0.0.1 so that their JavaScript runs as it does online. A full-page screenshot of each
+page is saved in <html>/_screenshots/ and copied into the repository's _build/screenshots/.
+"""
+import base64
+import functools
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / '_config.yml').read_text(encoding='utf-8'))
+TOC = yaml.safe_load((ROOT / '_toc.yml').read_text(encoding='utf-8'))
+REPOSITORY_URL = CONFIG['repository']['url'].rstrip('/')
+
+CHROMIUM = Path('/usr/bin/chromium')
+CHROMEDRIVER = Path('/usr/bin/chromedriver')
+CHROME_ARGUMENTS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+                    '--disable-background-networking', '--disable-component-update',
+                    '--disable-sync', '--no-first-run', '--window-size=1280,2000']
+COLAB_PREFIX = 'https://colab.research.google.com/github/'
+SCREENSHOTS = ROOT / '_build' / 'screenshots'
+
+COLAB_GUARD = re.compile(r"""^(\s*)if\s+(['"])google\.colab\2\s+in\s+sys\.modules\s*:""")
+PIP_INSTALL = re.compile(r"""\bpip\b['",\s]+install\b""")
+URL = re.compile(r"""https?://[^\s'"`<>()\[\]{}]+""")
+# An exception's name (or a bare "Error") followed by a colon or the end of the line, at the
+# start of a line of output: "ValueError: ...", "mxnet.base.MXNetError: ...", "Error: ...".
+ERROR_LINE = re.compile(r'^\s*(?:[A-Za-z_][\w.]*)?(?:Error|Exception)(?::|$)')
+
+
+def toc_files(entry):
+    """The `file` entries of a _toc.yml node and of its chapters, parts and sections, in order."""
+    if 'file' in entry:
+        yield entry['file']
+    for key in ('parts', 'chapters', 'sections'):
+        for child in entry.get(key) or []:
+            yield from toc_files(child)
+
+
+ROOT_DOC = TOC['root']
+CHAPTERS = list(toc_files({key: TOC[key] for key in ('parts', 'chapters') if key in TOC}))
+# (name of the page in test ids and screenshots, docname whose page it shows, path to open)
+PAGES = [('index', ROOT_DOC, 'index.html')] + [(Path(doc).name, doc, f'{doc}.html')
+                                               for doc in CHAPTERS]
+PAGE_IDS = [page[0] for page in PAGES]
+CHAPTER_PAGES, CHAPTER_IDS = PAGES[1:], PAGE_IDS[1:]
+
+
+def source_of(docname):
+    """The source file of a docname: its .ipynb or .md (the .ipynb path when neither exists)."""
+    for suffix in ('.ipynb', '.md'):
+        path = ROOT / f'{docname}{suffix}'
+        if path.is_file():
+            return path
+    return ROOT / f'{docname}.ipynb'
+
+
+def first_heading(markdown):
+    """The text of the first `# ` heading in a Markdown text outside code fences, or None."""
+    in_fence = False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith(('```', '~~~')):
+            in_fence = not in_fence
+        elif not in_fence and (match := re.match(r'#\s+(.+?)\s*#*\s*$', line)):
+            return match.group(1)
+    return None
+
+
+def plain(text):
+    """Markdown inline text as a browser shows it: links, code and emphasis marks removed."""
+    text = re.sub(r'\[([^\]]*)\]\([^)]*\)', r'\1', text)
+    text = re.sub(r'[`*]', '', text)
+    return ' '.join(text.split())
+
+
+def page_title(docname):
+    """The title of a page: its source's first `# ` heading (of a notebook's Markdown cells)."""
+    path = source_of(docname)
+    assert path.is_file(), f'{path.relative_to(ROOT)} (listed in _toc.yml) does not exist'
+    if path.suffix == '.ipynb':
+        cells = nbformat.read(path, as_version=4).cells
+        markdown = '\n'.join(c.source for c in cells if c.cell_type == 'markdown')
+    else:
+        markdown = path.read_text(encoding='utf-8')
+    heading = first_heading(markdown)
+    assert heading, f'{path.relative_to(ROOT)} has no "# " heading to take its title from'
+    return plain(heading)
+
+
+def normalise_url(url):
+    """A pip/git URL without its fragment, @ref, .git suffix and trailing slash."""
+    url = url.split('#')[0].rstrip('/')
+    url = re.sub(r'(github\.com/[^/@]+/[^/@]+)@[^/]*$', r'\1', url)
+    return re.sub(r'\.git$', '', url)
+
+
+@dataclass
+class Build:
+    """The book built into a temporary folder: its HTML folder and the build's log."""
+
+    html: Path
+    log: str
+
+
+@pytest.fixture(scope='module')
+def build(tmp_path_factory):
+    """Build the book once (warnings are errors) and return its HTML folder and log."""
+    jupyter_book = Path(sys.executable).with_name('jupyter-book')
+    assert jupyter_book.is_file(), f'{jupyter_book} is missing: run `make setup`'
+    out = tmp_path_factory.mktemp('book')
+    command = [str(jupyter_book), 'build', '--warningiserror', '--keep-going',
+               '--path-output', str(out), str(ROOT)]
+    start = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, timeout=1800)
+    seconds = time.monotonic() - start
+    output = re.sub(r'\x1b\[[0-9;]*m', '', result.stdout)
+    print(f'{output}\njupyter-book build: {seconds:.1f} s, exit status {result.returncode}')
+    if result.returncode != 0:
+        lines = output.splitlines()
+        problems = [line for line in lines if re.search(r'WARNING|ERROR|Error|Exception', line)]
+        pytest.fail(f'`{" ".join(command)}` failed (exit status {result.returncode}, '
+                    f'{seconds:.0f} s):\n' + '\n'.join(problems or lines[-40:]) +
+                    '\n(the whole log is in the captured stdout of the first test that built it)',
+                    pytrace=False)
+    return Build(html=out / '_build' / 'html', log=output)
+
+
+@pytest.fixture(scope='module')
+def html_dir(build):
+    """The folder of the built HTML (<path-output>/_build/html)."""
+    return build.html
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    """A static file handler that does not log every request to stderr."""
+
+    def log_message(self, format, *args):
+        """Drop the request log."""
+
+
+@pytest.fixture(scope='module')
+def server(html_dir):
+    """Serve the built HTML on 127.0.0.1 (an ephemeral port) and yield its base URL."""
+    handler = functools.partial(QuietHandler, directory=str(html_dir))
+    httpd = ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, name='book-http', daemon=True)
+    thread.start()
+    try:
+        yield f'http://127.0.0.1:{httpd.server_address[1]}/'
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope='module')
+def browser():
+    """Headless Chromium driven by the system's chromedriver (Selenium Manager is never used)."""
+    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.is_file()]
+    if missing:
+        reason = (f'{" and ".join(missing)} missing: run `make browser` '
+                  '(scripts/install-browser.sh) to install chromium and chromium-driver')
+        if os.environ.get('CI'):
+            pytest.fail(f'CI needs the browser test: {reason}', pytrace=False)
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for argument in CHROME_ARGUMENTS:
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@dataclass
+class Rendered:
+    """What the browser showed of one page."""
+
+    url: str
+    title: str
+    h1s: list
+    code_visible: bool
+    figures: list
+    hrefs: list
+    error_elements: list
+    output_texts: list
+    text: str
+
+
+def save_screenshot(driver, name, html_dir):
+    """Save a full-page PNG of the current page in <html>/_screenshots/ and _build/screenshots/."""
+    size = driver.execute_cdp_cmd('Page.getLayoutMetrics', {})['cssContentSize']
+    clip = {'x': 0, 'y': 0, 'width': math.ceil(size['width']),
+            'height': min(math.ceil(size['height']), 16000), 'scale': 1}
+    shot = driver.execute_cdp_cmd('Page.captureScreenshot', {
+        'format': 'png', 'captureBeyondViewport': True, 'clip': clip})
+    path = html_dir / '_screenshots' / f'{name}.png'
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(base64.b64decode(shot['data']))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, SCREENSHOTS / path.name)
+
+
+def render(driver, base_url, html_dir, name, docname, path):
+    """Open a page (following index.html's redirect), wait for it, screenshot and inspect it."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert (html_dir / path).is_file(), f'the build has no {path}'
+    driver.get(base_url + path)
+    target = f'{base_url}{docname}.html'
+    try:
+        WebDriverWait(driver, 20).until(lambda d: d.current_url.split('#')[0] == target and d
+                                        .execute_script('return document.readyState') == 'complete')
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script(
+            'return Array.from(document.images).every(img => img.complete)'))
+    except TimeoutException:
+        pass  # the checks below say what is wrong (wrong page, images not loaded)
+    save_screenshot(driver, name, html_dir)
+    code = driver.find_elements(By.CSS_SELECTOR, 'div.cell_input, div.highlight')
+    return Rendered(
+        url=driver.current_url,
+        title=driver.title,
+        h1s=driver.execute_script(
+            'return Array.from(document.querySelectorAll("article h1")).map(h => h.textContent)'),
+        code_visible=any(element.is_displayed() for element in code),
+        figures=driver.execute_script(
+            'return Array.from(document.querySelectorAll("div.cell_output img"))'
+            '.map(img => [img.getAttribute("src"), img.naturalWidth])'),
+        hrefs=driver.execute_script(
+            'return Array.from(document.querySelectorAll("a[href]")).map(a => a.href)'),
+        error_elements=driver.execute_script(
+            'return Array.from(document.querySelectorAll(".stderr, .output.traceback"))'
+            '.map(e => e.className + ": " + e.textContent.trim().slice(0, 300))'),
+        output_texts=driver.execute_script(
+            'return Array.from(document.querySelectorAll("div.cell_output .output"))'
+            '.map(e => e.textContent)'),
+        text=driver.execute_script('return document.body.textContent'),
+    )
+
+
+@pytest.fixture(scope='module')
+def visit(html_dir, server, browser):
+    """A function that renders a page in the browser once and returns what it showed."""
+    seen = {}
+
+    def _visit(name, docname, path):
+        """The Rendered page `name`, opened on first use."""
+        if name not in seen:
+            seen[name] = render(browser, server, html_dir, name, docname, path)
+        return seen[name]
+
+    return _visit
+
+
+def test_build_executes_no_notebook(build):
+    """The build renders the stored outputs: myst-nb reports its execution mode as off."""
+    modes = re.findall(r"execution_mode='(\w+)'", build.log)
+    assert modes == ['off'], f'myst-nb execution modes in the build log: {modes}'
+
+
+def test_build_has_index_and_a_page_per_chapter(html_dir):
+    """The build wrote index.html, the root page and one page per chapter of _toc.yml."""
+    expected = ['index.html', f'{ROOT_DOC}.html'] + [f'{doc}.html' for doc in CHAPTERS]
+    missing = [path for path in expected if not (html_dir / path).is_file()]
+    assert not missing, f'pages missing from the build: {missing}'
+
+
+@pytest.mark.parametrize('docname', CHAPTERS, ids=CHAPTER_IDS)
+def test_first_code_cell_installs_from_the_repository_in_colab(docname):
+    """A chapter's first code cell installs from _config.yml's repository URL, only in Colab."""
+    path = ROOT / f'{docname}.ipynb'
+    assert path.is_file(), f'{path.relative_to(ROOT)} (listed in _toc.yml) does not exist'
+    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == 'code']
+    assert code, f'{path.name} has no code cell'
+    source = code[0].source
+    lines = source.splitlines()
+    guards = [(i, m) for i, line in enumerate(lines) if (m := COLAB_GUARD.match(line))]
+    assert guards, (f"{path.name}: the first code cell has no `if 'google.colab' in sys.modules:`"
+                    f'\n{source}')
+    start, guard = guards[0]
+    end = start + 1  # the guarded block: the lines indented deeper than the `if`
+    while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(
+            lines[end].lstrip()) > len(guard.group(1))):
+        end += 1
+    installs = [i for i, line in enumerate(lines) if PIP_INSTALL.search(line)]
+    assert installs, f'{path.name}: the first code cell installs nothing\n{source}'
+    unguarded = [lines[i] for i in installs if not start < i < end]
+    assert not unguarded, f'{path.name}: pip runs outside the Colab guard: {unguarded}'
+    urls = {normalise_url(url) for url in URL.findall(source)}
+    assert urls == {REPOSITORY_URL}, (f'{path.name}: the install cell uses {sorted(urls)}, '
+                                      f'_config.yml says {REPOSITORY_URL}\n{source}')
+
+
+@pytest.mark.parametrize('name, docname, path', PAGES, ids=PAGE_IDS)
+def test_page_shows_its_title(visit, name, docname, path):
+    """The browser lands on the page, and its <title> and <h1> carry the source's heading."""
+    page = visit(name, docname, path)
+    title = page_title(docname)
+    assert page.url.split('#')[0].endswith(f'/{docname}.html'), f'{path} landed on {page.url}'
+    assert title.casefold() in ' '.join(page.title.split()).casefold(), (
+        f'<title> {page.title!r} lacks {title!r}')
+    assert any(title.casefold() in ' '.join(h.split()).casefold() for h in page.h1s), (
+        f'no <h1> holds {title!r}: {page.h1s}')
+
+
+@pytest.mark.parametrize('name, docname, path', CHAPTER_PAGES, ids=CHAPTER_IDS)
+def test_chapter_page_shows_code(visit, name, docname, path):
+    """A chapter page shows a code cell or highlighted code block (the intro has none)."""
+    assert visit(name, docname, path).code_visible, f'{path}: no visible code'
+
+
+@pytest.mark.parametrize('name, docname, path', CHAPTER_PAGES, ids=CHAPTER_IDS)
+def test_chapter_page_shows_a_figure(visit, name, docname, path):
+    """A chapter page shows at least one figure from a cell output, loaded (naturalWidth > 0)."""
+    figures = visit(name, docname, path).figures
+    assert any(width > 0 for _, width in figures), (
+        f'{path}: no loaded image in the cell outputs ([src, naturalWidth]: {figures})')
+
+
+@pytest.mark.parametrize('name, docname, path', CHAPTER_PAGES, ids=CHAPTER_IDS)
+def test_chapter_page_links_to_colab(visit, name, docname, path):
+    """A chapter page's launch menu links to its notebook on Colab, from _config.yml's URL."""
+    hrefs = visit(name, docname, path).hrefs
+    colab = [href for href in hrefs if href.startswith(COLAB_PREFIX)]
+    assert colab, f'{path}: no link starting with {COLAB_PREFIX}'
+    repo = REPOSITORY_URL.removeprefix('https://github.com/')
+    book = (CONFIG['repository'].get('path_to_book') or '').strip('/')
+    notebook = '/'.join(part for part in (book, f'{docname}.ipynb') if part)
+    expected = f"{COLAB_PREFIX}{repo}/blob/{CONFIG['repository']['branch']}/{notebook}"
+    assert expected in colab, f'{path}: Colab links {colab}, expected {expected}'
+
+
+@pytest.mark.parametrize('name, docname, path', PAGES, ids=PAGE_IDS)
+def test_page_shows_no_error_output(visit, name, docname, path):
+    """No stderr or traceback output, and no output line that starts with an exception."""
+    page = visit(name, docname, path)
+    elements = page.error_elements
+    assert not elements, f'{path}: error output: {elements}'
+    assert 'Traceback (most recent call last)' not in page.text, f'{path}: shows a traceback'
+    errors = [line for text in page.output_texts for line in text.splitlines()
+              if ERROR_LINE.match(line)]
+    assert not errors, f'{path}: output lines that report errors: {errors}'
