@@ -255,3 +255,45 @@ def test_split_pairs_never_share_a_source_sentence(corpus_path):
     assert split_pairs(source, target, 3000, 500, seed=0) == (train, test)
     with pytest.raises(ValueError, match='held-out'):
         split_pairs(source, target, 3000, 4000)
+
+
+def bucket_data(num=50, seed=3):
+    """Random token arrays (num, 8) with valid lengths from 1 to 8."""
+    rng = onp.random.RandomState(seed)
+    src_len, tgt_len = rng.randint(1, 9, size=num), rng.randint(1, 9, size=num)
+    X = onp.where(onp.arange(8) < src_len[:, None], rng.randint(3, 9, size=(num, 8)), 0)
+    Y = onp.where(onp.arange(8) < tgt_len[:, None], rng.randint(3, 9, size=(num, 8)), 0)
+    from mxnet import np as mnp
+    return [mnp.array(a, dtype='int32') for a in (X, src_len, Y, tgt_len)]
+
+
+@pytest.mark.parametrize('bucket', [1, 3])
+def test_bucketed_batches_cut_only_padding_and_cover_every_example(bucket):
+    from seq2seq_attention import BatchIterator
+    arrays = bucket_data()
+    X_full, Y_full = arrays[0].asnumpy(), arrays[2].asnumpy()
+    seen = []
+    for X, X_valid_len, Y, Y_valid_len in BatchIterator(arrays, 8, bucket=bucket):
+        assert X.shape[1] == int(X_valid_len.max()) and Y.shape[1] == int(Y_valid_len.max())
+        for x, y in zip(X.asnumpy(), Y.asnumpy()):
+            # each row is a full row with padding columns cut off
+            rows = [i for i in range(len(X_full)) if (X_full[i, :len(x)] == x).all()
+                    and not X_full[i, len(x):].any() and (Y_full[i, :len(y)] == y).all()
+                    and not Y_full[i, len(y):].any()]
+            assert rows
+        seen += X_valid_len.asnumpy().tolist()
+    assert sorted(seen) == sorted(arrays[1].asnumpy().tolist())
+
+
+def test_bucket_one_keeps_the_batches_of_the_unbucketed_iterator():
+    from seq2seq_attention import BatchIterator, set_seed
+    arrays = bucket_data()
+    set_seed(5)
+    plain = [sorted(b[1].asnumpy().tolist()) for b in BatchIterator(arrays, 8)]
+    set_seed(5)
+    cut = [sorted(b[1].asnumpy().tolist()) for b in BatchIterator(arrays, 8, bucket=1)]
+    assert plain == cut
+    # wider windows group similar lengths: less padding overall
+    set_seed(5)
+    widths = [b[0].shape[1] for b in BatchIterator(arrays, 8, bucket=7)]
+    assert sum(widths) < sum(b[0].shape[1] for b in BatchIterator(arrays, 8, bucket=1))

@@ -116,7 +116,9 @@ def test_checkpoint_round_trip_gives_identical_translations(overfit_model, tmp_p
         a, wa = predict_s2s(net, src, src_vocab, tgt_vocab, NUM_STEPS, CPU, True)
         b, wb = predict_s2s(net2, src, src2, tgt2, NUM_STEPS, CPU, True)
         assert a == b
-        onp.testing.assert_array_equal(wa, wb)
+        # `net` runs compiled graphs (train_s2s hybridized it), `net2` runs operator by
+        # operator: the same parameters give the same weights up to float32 rounding
+        onp.testing.assert_allclose(wa, wb, rtol=1e-6, atol=1e-7)
 
 
 def test_loading_into_the_wrong_model_fails_and_changes_nothing(overfit_model, tmp_path):

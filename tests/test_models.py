@@ -26,7 +26,7 @@ def test_plain_decoder_shapes():
     decoder.initialize()
     X = np.zeros((4, 7))
     output, state = decoder(X, decoder.init_state(encoder(X)))
-    assert output.shape == (4, 7, 10) and state[0].shape == (4, 16) and state[1][0].shape == (2, 4, 16)
+    assert output.shape == (4, 7, 10) and state[0].shape == (1, 4, 16) and state[1][0].shape == (2, 4, 16)
 
 
 @pytest.mark.parametrize('decoder, attention',
@@ -45,7 +45,7 @@ def test_padding_tokens_change_neither_outputs_nor_gradients(decoder, attention)
 
     def outputs_and_grads(tokens):
         with autograd.record():
-            Y_hat, _ = net(np.array(tokens, dtype='int32'), dec_X, valid_lens)
+            Y_hat = net(np.array(tokens, dtype='int32'), dec_X, valid_lens)
             loss = (Y_hat ** 2).sum()
         loss.backward()
         grads = {name: p.grad().asnumpy().copy() for name, p in net.collect_params().items()}
@@ -86,3 +86,85 @@ def test_unknown_model_kinds_are_named():
     with pytest.raises(ValueError, match="'cosine'"):
         build_seq2seq(5, 5, 4, 4, 1, attention='cosine')
     assert isinstance(build_seq2seq(5, 5, 4, 4, 1), EncoderDecoder)
+
+
+def outputs_and_grads_of(net, X, dec_X, valid_lens):
+    """Decoder scores and every parameter's gradient for a sum-of-squares loss."""
+    with autograd.record():
+        Y_hat = net(X, dec_X, valid_lens)
+        loss = (Y_hat ** 2).sum()
+    loss.backward()
+    return Y_hat.asnumpy(), {name: p.grad().asnumpy().copy()
+                             for name, p in net._collect_params_with_prefix().items()}
+
+
+@pytest.mark.parametrize('decoder, attention',
+                         [('attention', 'mlp'), ('attention', 'dot'), ('plain', 'mlp')])
+def test_hybridized_model_computes_what_the_imperative_one_does(decoder, attention):
+    net = build_seq2seq(20, 15, embed_size=8, num_hiddens=16, num_layers=2,
+                        decoder=decoder, attention=attention)
+    net.initialize(init.Xavier())
+    inputs = [(np.array(onp.random.randint(0, 20, size=(3, n)), dtype='int32'),
+               np.array(onp.random.randint(0, 15, size=(3, m)), dtype='int32'),
+               np.array(onp.random.randint(1, n + 1, size=3), dtype='int32'))
+              for n, m in [(6, 5), (4, 1), (6, 5)]]  # change lengths, then come back
+    imperative = [outputs_and_grads_of(net, *i) for i in inputs]
+    net.hybridize(static_alloc=True, static_shape=True)
+    for (Y_hat, grads), i in zip(imperative, inputs):
+        Y_hat_h, grads_h = outputs_and_grads_of(net, *i)
+        onp.testing.assert_allclose(Y_hat_h, Y_hat, rtol=1e-5, atol=1e-6)
+        for name in grads:
+            onp.testing.assert_allclose(grads_h[name], grads[name], rtol=1e-4, atol=1e-6,
+                                        err_msg=name)
+    # one compiled graph per (source length, target length): (6, 5) in use, (4, 1) kept
+    assert net.num_steps == (6, 5) and set(net._graphs) == {(4, 1)}
+
+
+def test_attention_weights_are_readable_after_a_hybridized_decoder_call():
+    encoder = Seq2SeqEncoder(10, 8, 16, 2)
+    decoder = Seq2SeqAttentionDecoder(10, 8, 16, 2)
+    for block in (encoder, decoder):
+        block.initialize()
+        block.hybridize(static_alloc=True, static_shape=True)
+    X, valid_lens = np.zeros((4, 7)), np.array([7, 3, 1, 5])
+    decoder(X[:, :2], decoder.init_state(encoder(X, valid_lens), valid_lens))
+    weights = decoder.attention_weights.asnumpy()
+    assert weights.shape == (4, 2, 7)
+    assert (weights[1, :, 3:] == 0).all() and (weights[2, :, 1:] == 0).all()
+    onp.testing.assert_allclose(weights.sum(axis=-1), 1, rtol=1e-5)
+
+
+def test_a_padded_batch_matches_each_sentence_run_alone():
+    """Outputs, final states and gradients on a padded batch equal those of every sentence
+    encoded on its own without padding (so the masking is right, not merely consistent)."""
+    encoder = Seq2SeqEncoder(20, 8, 16, 2)
+    encoder.initialize(init.Xavier())
+    valid_lens = [3, 6, 1]
+    X = onp.random.randint(3, 20, size=(3, 6))
+    weights = onp.random.normal(size=(6, 3, 16))  # a random linear loss on the outputs
+
+    def run(tokens, lens, w):
+        with autograd.record():
+            outputs, (h, c) = encoder(np.array(tokens, dtype='int32'),
+                                      np.array(lens, dtype='int32'))
+            loss = (outputs * np.array(w)).sum() + (h * c).sum()
+        loss.backward()
+        grads = {n: p.grad().asnumpy().copy()
+                 for n, p in encoder._collect_params_with_prefix().items()}
+        return outputs.asnumpy(), h.asnumpy(), c.asnumpy(), grads
+
+    for hybridize in (False, True):
+        if hybridize:
+            encoder.hybridize(static_alloc=True, static_shape=True)
+        outputs, h, c, grads = run(X, valid_lens, weights)
+        total = {n: 0 for n in grads}
+        for i, n in enumerate(valid_lens):
+            o_i, h_i, c_i, g_i = run(X[i:i + 1, :n], [n], weights[:n, i:i + 1])
+            onp.testing.assert_allclose(outputs[:n, i:i + 1], o_i, rtol=1e-5, atol=1e-6)
+            assert (outputs[n:, i] == 0).all()
+            onp.testing.assert_allclose(h[:, i:i + 1], h_i, rtol=1e-5, atol=1e-6)
+            onp.testing.assert_allclose(c[:, i:i + 1], c_i, rtol=1e-5, atol=1e-6)
+            total = {name: total[name] + g_i[name] for name in total}
+        for name in grads:
+            onp.testing.assert_allclose(grads[name], total[name], rtol=1e-4, atol=1e-5,
+                                        err_msg=f'{name} (hybridized={hybridize})')

@@ -71,3 +71,50 @@ def test_a_tiny_run_overfits_a_handful_of_pairs(overfit_model):
     for src, tgt in PAIRS:
         translation, _ = predict_s2s(net, src, src_vocab, tgt_vocab, NUM_STEPS, mx.cpu())
         assert translation == tgt
+
+
+def test_clipped_adam_matches_gluons_adam_after_d2ls_clipping():
+    """The fused update computes what gluon.Trainer('adam') does after d2l's grad_clipping."""
+    from mxnet import autograd, gluon, init
+    from seq2seq_attention.training import ClippedAdam
+    X = np.array(onp.random.randint(0, 12, size=(3, 5)), dtype='int32')
+    dec_X = np.array(onp.random.randint(0, 9, size=(3, 4)), dtype='int32')
+    valid_lens = np.array([5, 2, 3], dtype='int32')
+    nets = []
+    for _ in range(2):
+        set_seed(0)  # parameters of unknown shape are drawn at the first forward pass
+        net = build_seq2seq(12, 9, 4, 8, 1)
+        net.initialize(init.Xavier())
+        net(X, dec_X, valid_lens)
+        nets.append(net)
+    trainer = gluon.Trainer(nets[0].collect_params(), 'adam', {'learning_rate': 0.01})
+    optimizer = None
+    for step in range(4):
+        for net in nets:
+            with autograd.record():
+                loss = (net(X, dec_X, valid_lens) ** 2).sum() * (10 if step % 2 else 0.01)
+            loss.backward()
+        params = [p for p in nets[0].collect_params().values()]
+        norm = onp.sqrt(sum((p.grad().asnumpy() ** 2).sum() for p in params))
+        for p in params:  # d2l's grad_clipping with theta=1
+            p.grad()[:] *= min(1.0, 1 / norm)
+        trainer.step(7)
+        params = [p for p in nets[1].collect_params().values()]
+        optimizer = optimizer or ClippedAdam(params, [mx.cpu()], 0.01, theta=1.0)
+        optimizer.step(7.0)
+    for a, b in zip(nets[0].collect_params().values(), nets[1].collect_params().values()):
+        onp.testing.assert_allclose(b.data().asnumpy(), a.data().asnumpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_trimming_the_padding_changes_no_loss():
+    """bucket=1 cuts each batch's padding: same batches, same losses as the padded batches."""
+    from seq2seq_attention import BatchIterator
+    histories = []
+    for bucket in (0, 1):
+        set_seed(0)
+        data_iter, src_vocab, tgt_vocab = tiny_data()
+        data_iter = BatchIterator(data_iter.arrays, 4, bucket=bucket)
+        net = build_seq2seq(len(src_vocab), len(tgt_vocab), 8, 16, 2)
+        histories.append(train_s2s(net, data_iter, 0.01, 5, tgt_vocab, mx.cpu(),
+                                   verbose=False, plot=False))
+    onp.testing.assert_allclose(histories[1], histories[0], rtol=1e-5)

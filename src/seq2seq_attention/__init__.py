@@ -10,7 +10,7 @@ npx.set_np()  # every module here uses MXNet's NumPy interface
 
 from .attention import (AdditiveAttention, DotProductAttention, MLPAttention,  # noqa: E402
                         masked_softmax)
-from .data import (BatchIterator, CorpusError, CorpusNotFoundError, Vocab,  # noqa: E402
+from .data import (BatchIterator, CorpusError, CorpusNotFoundError, ShardedBatches, Vocab,  # noqa: E402
                    build_array_nmt, build_data_iter, build_vocab, load_data_nmt,
                    locate_corpus, preprocess_nmt, read_data_nmt, split_pairs, tokenize_nmt,
                    truncate_pad)

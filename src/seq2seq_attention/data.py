@@ -253,13 +253,25 @@ class BatchIterator:
 
     d2l's `load_array` wraps a Gluon `DataLoader`, which stacks examples one by one; slicing the
     arrays directly gives the same batches for far less work.
+
+    With `bucket=True` (arrays laid out as `(X, X_valid_len, Y, Y_valid_len)`), each epoch
+    groups examples of similar lengths into batches (sorting a shuffled order by source then
+    target length, so equal lengths are still mixed at random), shuffles the batches, and cuts
+    every batch to its longest source and target sentence: the padding is then not computed.
+    The loss is the same function of the parameters; only the grouping into batches differs.
     """
 
-    def __init__(self, arrays, batch_size, shuffle=True):
+    def __init__(self, arrays, batch_size, shuffle=True, bucket=False):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
-        self.arrays, self.batch_size, self.shuffle = tuple(arrays), batch_size, shuffle
+        self.arrays, self.batch_size = tuple(arrays), batch_size
+        self.shuffle, self.bucket = shuffle, bucket
         self.num_examples = self.arrays[0].shape[0]
+        if bucket:
+            if len(self.arrays) != 4:
+                raise ValueError('bucket=True needs arrays (X, X_valid_len, Y, Y_valid_len)')
+            # valid lengths on the host: (num_examples, 2), source then target
+            self._lengths = onp.stack([self.arrays[1].asnumpy(), self.arrays[3].asnumpy()], 1)
 
     def __len__(self):
         return math.ceil(self.num_examples / self.batch_size)
@@ -267,27 +279,73 @@ class BatchIterator:
     def __iter__(self):
         order = (onp.random.permutation(self.num_examples) if self.shuffle
                  else onp.arange(self.num_examples))
-        for i in range(0, self.num_examples, self.batch_size):
-            idx = np.array(order[i:i + self.batch_size], dtype='int32')
-            yield tuple(a[idx] for a in self.arrays)
+        if self.bucket:  # within each window, stable sort by source, then target length
+            window = self.bucket * self.batch_size
+            for i in range(0, self.num_examples, window):
+                lengths = self._lengths[order[i:i + window]]
+                order[i:i + window] = order[i:i + window][onp.lexsort((lengths[:, 1], lengths[:, 0]))]
+        starts = list(range(0, self.num_examples, self.batch_size))
+        if self.bucket > 1 and self.shuffle:  # sorted windows: shuffle the batches again
+            starts = [starts[i] for i in onp.random.permutation(len(starts))]
+        # one host-to-device copy per epoch; each batch slices it without waiting for the device
+        order_on_device = np.array(order, dtype='int32')
+        for i in starts:
+            idx = order_on_device[i:i + self.batch_size]
+            arrays = [np.take(a, idx, axis=0) for a in self.arrays]
+            if self.bucket:  # cut the padding beyond the batch's longest source and target
+                src_len, tgt_len = self._lengths[order[i:i + self.batch_size]].max(axis=0)
+                arrays[0], arrays[2] = arrays[0][:, :int(src_len)], arrays[2][:, :int(tgt_len)]
+            yield tuple(arrays)
+
+
+class ShardedBatches:
+    """Worker `rank`'s share of every batch of `data_iter`, for data parallelism across processes.
+
+    Every batch is cut into `num_parts` consecutive slices of (almost) equal size; worker `rank`
+    gets slice `rank`. All workers must draw the same batches (the same seed), and every batch
+    must hold at least `num_parts` examples so that no worker is left without data.
+    """
+
+    def __init__(self, data_iter, rank, num_parts):
+        if not 0 <= rank < num_parts:
+            raise ValueError(f'rank must lie in [0, {num_parts}), got {rank}')
+        self.data_iter, self.rank, self.num_parts = data_iter, rank, num_parts
+
+    def __len__(self):
+        return len(self.data_iter)
+
+    def __iter__(self):
+        for batch in self.data_iter:
+            n = batch[0].shape[0]
+            if n < self.num_parts:
+                raise ValueError(f'a batch of {n} examples cannot be shared by '
+                                 f'{self.num_parts} workers')
+            size = math.ceil(n / self.num_parts)
+            yield tuple(a[self.rank * size:(self.rank + 1) * size] for a in batch)
 
 
 def build_data_iter(source, target, batch_size, num_steps, src_vocab=None, tgt_vocab=None,
-                    shuffle=True):
-    """Return `(data_iter, src_vocab, tgt_vocab)` for token lists, building vocabularies if not given."""
+                    shuffle=True, bucket=False):
+    """Return `(data_iter, src_vocab, tgt_vocab)` for token lists, building vocabularies if not given.
+
+    `bucket=True` batches sentences of similar lengths and cuts the padding (see `BatchIterator`).
+    """
     src_vocab = src_vocab if src_vocab is not None else build_vocab(source)
     tgt_vocab = tgt_vocab if tgt_vocab is not None else build_vocab(target)
     src_array, src_valid_len = build_array_nmt(source, src_vocab, num_steps)
     tgt_array, tgt_valid_len = build_array_nmt(target, tgt_vocab, num_steps)
     data_iter = BatchIterator((src_array, src_valid_len, tgt_array, tgt_valid_len),
-                              batch_size, shuffle)
+                              batch_size, shuffle, bucket)
     return data_iter, src_vocab, tgt_vocab
 
 
-def load_data_nmt(batch_size, num_steps, num_examples=600, path=None):
-    """Return `(data_iter, src_vocab, tgt_vocab)` for the first `num_examples` pairs, as d2l does."""
+def load_data_nmt(batch_size, num_steps, num_examples=600, path=None, bucket=False):
+    """Return `(data_iter, src_vocab, tgt_vocab)` for the first `num_examples` pairs, as d2l does.
+
+    `bucket=True` batches sentences of similar lengths and cuts the padding (see `BatchIterator`).
+    """
     source, target = tokenize_nmt(preprocess_nmt(read_data_nmt(path)), num_examples)
-    return build_data_iter(source, target, batch_size, num_steps)
+    return build_data_iter(source, target, batch_size, num_steps, bucket=bucket)
 
 
 def split_pairs(source, target, num_train, num_test, seed=0):

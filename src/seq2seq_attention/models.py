@@ -4,14 +4,61 @@
 its last output (the same "context" at every step). `Seq2SeqAttentionDecoder` instead attends,
 at every step, over the encoder outputs of all source positions, using the decoder's hidden
 state of the previous step as the query (Bahdanau et al., 2015).
+
+Every block here is a `HybridBlock`: `hybridize()` compiles its forward pass, the loop over time
+steps unrolled, into one static graph (a large speed-up on small models, where running the
+operators one by one from Python costs more than computing them). A graph is built for one
+number of time steps; `SequenceBlock` keeps one graph per length in use.
 """
-from mxnet import np
+import mxnet as mx
+from mxnet import autograd, np
 from mxnet.gluon import nn, rnn
 
 from .attention import DotProductAttention, MLPAttention, check_valid_lens
 
+# What a HybridBlock keeps of its compiled graph (MXNet 1.9 Gluon)
+_GRAPH_ATTRS = ('_cached_graph', '_cached_op', '_cached_op_args', '_in_format', '_out_format')
 
-class Encoder(nn.Block):
+
+class SequenceBlock(nn.HybridBlock):
+    """A `HybridBlock` whose `hybrid_forward` loops over `num_steps` time steps.
+
+    Called on arrays, `num_steps` is read from the input's second axis. Inside a parent's graph
+    the inputs are symbols without shapes, so the parent sets it (`use_num_steps`). A compiled
+    graph unrolls the loop for one length: switching lengths (say, training on 10 steps, then
+    decoding one step at a time) keeps each compiled graph and builds the new one only once.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.num_steps, self._graphs = None, {}
+
+    def use_num_steps(self, num_steps):
+        """Loop over `num_steps` time steps from now on (with the compiled graph for that length)."""
+        if num_steps == self.num_steps:
+            return
+        self._graphs[self.num_steps] = tuple(getattr(self, a) for a in _GRAPH_ATTRS)
+        saved = self._graphs.pop(num_steps, None)
+        if saved is None:
+            nn.HybridBlock._clear_cached_op(self)
+        else:
+            for attr, value in zip(_GRAPH_ATTRS, saved):
+                setattr(self, attr, value)
+        self.num_steps = num_steps
+
+    def _clear_cached_op(self):
+        """Drop every compiled graph (Gluon calls this when hybridization changes)."""
+        super()._clear_cached_op()
+        self._graphs = {}
+
+    def run(self, X, *args):
+        """Run `hybrid_forward` over the time steps of `X` (compiled, when hybridized)."""
+        if not isinstance(X, mx.sym.Symbol):
+            self.use_num_steps(X.shape[1])
+        return nn.HybridBlock.forward(self, X, *args)
+
+
+class Encoder(SequenceBlock):
     """The encoder interface: maps a source batch to encoder outputs."""
 
     def forward(self, X, *args):
@@ -19,7 +66,7 @@ class Encoder(nn.Block):
         raise NotImplementedError
 
 
-class Decoder(nn.Block):
+class Decoder(SequenceBlock):
     """The decoder interface: a state built from the encoder, then steps that update it."""
 
     def init_state(self, enc_outputs, *args):
@@ -44,19 +91,33 @@ class AttentionDecoder(Decoder):
         raise NotImplementedError
 
 
-class EncoderDecoder(nn.Block):
-    """An encoder and a decoder trained together."""
+class EncoderDecoder(SequenceBlock):
+    """An encoder and a decoder trained together; returns the decoder's output scores."""
 
     def __init__(self, encoder, decoder, **kwargs):
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
 
-    def forward(self, enc_X, dec_X, *args):
-        """Return the decoder outputs for `dec_X` given the source `enc_X`, and the final state."""
-        enc_outputs = self.encoder(enc_X, *args)
-        dec_state = self.decoder.init_state(enc_outputs, *args)
-        return self.decoder(dec_X, dec_state)
+    def forward(self, enc_X, dec_X, enc_valid_lens=None):
+        """Return the decoder's scores `(batch_size, num_steps, vocab_size)` for `dec_X`."""
+        if not isinstance(enc_X, mx.sym.Symbol):
+            _check_tokens(enc_X)
+            _check_tokens(dec_X)
+            if enc_valid_lens is None:  # every source position is valid
+                enc_valid_lens = np.full((enc_X.shape[0],), enc_X.shape[1], dtype='int32',
+                                         ctx=enc_X.ctx)
+            # one compiled graph per (source length, target length)
+            self.use_num_steps((enc_X.shape[1], dec_X.shape[1]))
+            self.encoder.use_num_steps(enc_X.shape[1])
+            self.decoder.use_num_steps(dec_X.shape[1])
+        return nn.HybridBlock.forward(self, enc_X, dec_X, enc_valid_lens)
+
+    def hybrid_forward(self, F, enc_X, dec_X, enc_valid_lens):
+        """Encode, initialise the decoder's state, decode."""
+        enc_outputs = self.encoder(enc_X, enc_valid_lens)
+        dec_state = self.decoder.init_state(enc_outputs, enc_valid_lens)
+        return self.decoder(dec_X, dec_state)[0]
 
 
 def _check_tokens(X):
@@ -69,38 +130,58 @@ def _check_tokens(X):
 class Seq2SeqEncoder(Encoder):
     """The RNN encoder: token embeddings fed through a multi-layer LSTM.
 
-    Given valid lengths, the LSTM state of each sequence stops changing once its valid length
-    is reached and the outputs at padded positions are 0, so whatever tokens fill the padding
-    change nothing downstream. (Gluon's `use_sequence_length` would do this in one call, but
-    MXNet's CPU kernel ignores it, so we advance the LSTM one step at a time.)
+    Each sequence's final state is the LSTM state after its last valid token, and the outputs at
+    padded positions are 0, so whatever tokens fill the padding change nothing downstream.
+    (Gluon's `use_sequence_length` would do this in one call, but MXNet's CPU kernel ignores it;
+    so the encoder advances the LSTM one step at a time and keeps every step's state.)
     """
 
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
+        self.num_hiddens, self.num_layers = num_hiddens, num_layers
         self.embedding = nn.Embedding(vocab_size, embed_size)
         self.rnn = rnn.LSTM(num_hiddens, num_layers, dropout=dropout)
 
     def forward(self, X, valid_lens=None, *args):
         """Return the outputs of all steps and the final `[h, c]` state of every layer."""
-        _check_tokens(X)
-        X = self.embedding(X).swapaxes(0, 1)  # (num_steps, batch_size, embed_size)
-        state = self.rnn.begin_state(batch_size=X.shape[1], ctx=X.ctx)
-        if valid_lens is None:
-            outputs, state = self.rnn(X, state)
-        else:
-            check_valid_lens(valid_lens, X.shape[1], 1, X.shape[0])
-            outputs = []
-            for t, x in enumerate(X):
-                # (batch_size, embed_size) -> (1, batch_size, embed_size)
-                out, new_state = self.rnn(np.expand_dims(x, axis=0), state)
-                # 1 where step t is within the valid length: (1, batch_size, 1)
-                valid = (valid_lens > t).astype(out.dtype).reshape(1, -1, 1)
-                state = [valid * new + (1 - valid) * old for new, old in zip(new_state, state)]
-                outputs.append(out * valid)
-            outputs = np.concatenate(outputs, axis=0)  # (num_steps, batch_size, num_hiddens)
-        # outputs: (num_steps, batch_size, num_hiddens)
-        # state: [h, c], each (num_layers, batch_size, num_hiddens)
-        return outputs, state
+        if not isinstance(X, mx.sym.Symbol):
+            _check_tokens(X)
+            batch_size, num_steps = X.shape
+            if valid_lens is None:  # every position is valid
+                valid_lens = np.full((batch_size,), num_steps, dtype='int32', ctx=X.ctx)
+            # (values are checked outside training; in training they come from the data pipeline)
+            check_valid_lens(valid_lens, batch_size, 1, num_steps,
+                             check_values=not autograd.is_recording())
+        outputs, h, c = self.run(X, valid_lens)
+        # outputs: (num_steps, batch_size, num_hiddens); h, c: (num_layers, batch_size, num_hiddens)
+        return outputs, [h, c]
+
+    def hybrid_forward(self, F, X, valid_lens):
+        """Advance the LSTM step by step; return the outputs and each sequence's final `h, c`."""
+        X = F.np.swapaxes(self.embedding(X), 0, 1)  # (num_steps, batch_size, embed_size)
+        # The LSTM starts from zeros, (num_layers, batch_size, num_hiddens), shaped from the data
+        zeros = F.np.zeros_like(valid_lens.astype('float32')).reshape(1, -1, 1)  # (1, batch_size, 1)
+        h = c = F.np.tile(zeros, (self.num_layers, 1, self.num_hiddens))
+        outputs, hs, cs = [], [], []
+        for x in F.np.split(X, self.num_steps, axis=0):
+            # x: (1, batch_size, embed_size); out: (1, batch_size, num_hiddens)
+            out, (h, c) = self.rnn(x, [h, c])
+            outputs.append(out)
+            hs.append(h)
+            cs.append(c)
+        steps = F.np.arange(self.num_steps).reshape(-1, 1)  # (num_steps, 1)
+        valid_lens = valid_lens.astype('float32').reshape(1, -1)  # (1, batch_size)
+        # Outputs at padded positions become 0. (Not with np.where: in MXNet 1.9 its gradient
+        # is wrong when the condition broadcasts.) Mask: (num_steps, batch_size, 1)
+        valid = F.np.expand_dims((steps < valid_lens).astype('float32'), axis=-1)
+        outputs = F.np.concatenate(outputs, axis=0) * valid  # (num_steps, batch_size, num_hiddens)
+        # Each sequence's state is the one after its last valid step, picked by a one-hot mask
+        # over the steps: (num_steps, 1, batch_size, 1) x (num_steps, num_layers, batch_size,
+        # num_hiddens), summed over the steps -> (num_layers, batch_size, num_hiddens)
+        last = (steps == valid_lens - 1).astype('float32').reshape(self.num_steps, 1, -1, 1)
+        h = (F.np.stack(hs) * last).sum(axis=0)
+        c = (F.np.stack(cs) * last).sum(axis=0)
+        return outputs, h, c
 
 
 class Seq2SeqDecoder(Decoder):
@@ -115,27 +196,32 @@ class Seq2SeqDecoder(Decoder):
     def init_state(self, enc_outputs, *args):
         """Return `[context, final encoder state]`; the context is the same at every step."""
         _, hidden_state = enc_outputs
-        context = hidden_state[0][-1]  # the last layer's final hidden state: (batch_size, num_hiddens)
+        context = hidden_state[0][-1:]  # the last layer's final hidden state: (1, batch_size, num_hiddens)
         return [context, hidden_state]
 
     def forward(self, X, state):
         """Return the next-token scores `(batch_size, num_steps, vocab_size)` and the new state."""
-        _check_tokens(X)
+        if not isinstance(X, mx.sym.Symbol):
+            _check_tokens(X)
         context, hidden_state = state
-        X = self.embedding(X).swapaxes(0, 1)  # (num_steps, batch_size, embed_size)
-        # (batch_size, num_hiddens) -> (num_steps, batch_size, num_hiddens)
-        context_steps = np.broadcast_to(context, (X.shape[0],) + context.shape)
+        outputs, h, c = self.run(X, context, hidden_state)
+        return outputs, [context, [h, c]]
+
+    def hybrid_forward(self, F, X, context, hidden_state):
+        """Run the LSTM over all steps at once, the context beside every input embedding."""
+        X = F.np.swapaxes(self.embedding(X), 0, 1)  # (num_steps, batch_size, embed_size)
+        # (1, batch_size, num_hiddens) -> (num_steps, batch_size, num_hiddens)
+        context = F.np.repeat(context, self.num_steps, axis=0)
         # (num_steps, batch_size, embed_size + num_hiddens)
-        X_and_context = np.concatenate((X, context_steps), axis=2)
-        outputs, hidden_state = self.rnn(X_and_context, hidden_state)
+        X_and_context = F.np.concatenate((X, context), axis=2)
+        outputs, (h, c) = self.rnn(X_and_context, hidden_state)
         # (num_steps, batch_size, num_hiddens) -> (batch_size, num_steps, vocab_size)
-        outputs = self.dense(outputs).swapaxes(0, 1)
-        return outputs, [context, hidden_state]
+        return F.np.swapaxes(self.dense(outputs), 0, 1), h, c
 
     def reorder_state(self, state, indices):
-        """Pick the batch entries `indices` (batch axis 0 for the context, 1 for `[h, c]`)."""
+        """Pick the batch entries `indices` (the batch axis is 1 for every array here)."""
         context, (h, c) = state
-        return [context[indices], [h[:, indices], c[:, indices]]]
+        return [context[:, indices], [h[:, indices], c[:, indices]]]
 
 
 class Seq2SeqAttentionDecoder(AttentionDecoder):
@@ -153,7 +239,7 @@ class Seq2SeqAttentionDecoder(AttentionDecoder):
         self.embedding = nn.Embedding(vocab_size, embed_size)
         self.rnn = rnn.LSTM(num_hiddens, num_layers, dropout=dropout)
         self.dense = nn.Dense(vocab_size, flatten=False)
-        self._attention_weights = []
+        self._attention_weights = None
 
     def init_state(self, enc_outputs, enc_valid_lens, *args):
         """Return `[encoder outputs (batch-major), final encoder state, encoder valid lengths]`."""
@@ -163,31 +249,43 @@ class Seq2SeqAttentionDecoder(AttentionDecoder):
 
     def forward(self, X, state):
         """Return the next-token scores `(batch_size, num_steps, vocab_size)` and the new state."""
-        _check_tokens(X)
         enc_outputs, hidden_state, enc_valid_lens = state
-        X = self.embedding(X).swapaxes(0, 1)  # (num_steps, batch_size, embed_size)
-        outputs, self._attention_weights = [], []
-        for x in X:  # x: (batch_size, embed_size)
-            # The query is the last layer's hidden state: (batch_size, 1, num_hiddens)
-            query = np.expand_dims(hidden_state[0][-1], axis=1)
+        if not isinstance(X, mx.sym.Symbol):
+            _check_tokens(X)
+            if enc_valid_lens is None:  # every encoder position is valid
+                enc_valid_lens = np.full((enc_outputs.shape[0],), enc_outputs.shape[1],
+                                         dtype='int32', ctx=enc_outputs.ctx)
+        outputs, h, c, self._attention_weights = self.run(X, enc_outputs, hidden_state,
+                                                          enc_valid_lens)
+        return outputs, [enc_outputs, [h, c], state[2]]
+
+    def hybrid_forward(self, F, X, enc_outputs, hidden_state, enc_valid_lens):
+        """At each step attend, concatenate and advance the LSTM; keep the attention weights."""
+        h, c = hidden_state
+        X = F.np.swapaxes(self.embedding(X), 0, 1)  # (num_steps, batch_size, embed_size)
+        outputs, attention_weights = [], []
+        for x in F.np.split(X, self.num_steps, axis=0):  # x: (1, batch_size, embed_size)
+            # The query is the last layer's hidden state:
+            # (1, batch_size, num_hiddens) -> (batch_size, 1, num_hiddens)
+            query = F.np.swapaxes(h[-1:], 0, 1)
             # The keys and values are the encoder outputs: context (batch_size, 1, num_hiddens)
             context = self.attention(query, enc_outputs, enc_outputs, enc_valid_lens)
             # Concatenate on the feature axis: (batch_size, 1, num_hiddens + embed_size)
-            x = np.concatenate((context, np.expand_dims(x, axis=1)), axis=-1)
+            x = F.np.concatenate((context, F.np.swapaxes(x, 0, 1)), axis=-1)
             # (batch_size, 1, ...) -> (1, batch_size, ...); out: (1, batch_size, num_hiddens)
-            out, hidden_state = self.rnn(x.swapaxes(0, 1), hidden_state)
+            out, (h, c) = self.rnn(F.np.swapaxes(x, 0, 1), [h, c])
             outputs.append(out)
-            self._attention_weights.append(self.attention.attention_weights)
+            attention_weights.append(self.attention.attention_weights)  # (batch_size, 1, num_enc_steps)
         # (num_steps, batch_size, num_hiddens) -> (num_steps, batch_size, vocab_size)
-        outputs = self.dense(np.concatenate(outputs, axis=0))
-        # (num_steps, batch_size, vocab_size) -> (batch_size, num_steps, vocab_size)
-        return outputs.swapaxes(0, 1), [enc_outputs, hidden_state, enc_valid_lens]
+        outputs = self.dense(F.np.concatenate(outputs, axis=0))
+        # outputs: (batch_size, num_steps, vocab_size); weights: (batch_size, num_steps, num_enc_steps)
+        return (F.np.swapaxes(outputs, 0, 1), h, c,
+                F.np.concatenate(attention_weights, axis=1))
 
     @property
     def attention_weights(self):
         """Weights of every step of the last call: `(batch_size, num_steps, num_enc_steps)`."""
-        # num_steps times (batch_size, 1, num_enc_steps) -> (batch_size, num_steps, num_enc_steps)
-        return np.concatenate(self._attention_weights, axis=1)
+        return self._attention_weights
 
     def reorder_state(self, state, indices):
         """Pick the batch entries `indices` (batch axis 0 for the encoder parts, 1 for `[h, c]`)."""
