@@ -144,3 +144,18 @@ def test_unreadable_checkpoints_are_named(tmp_path):
     bad.write_bytes(b'not a checkpoint')
     with pytest.raises(CheckpointError, match='bad.s2s'):
         load_checkpoint(bad)
+
+
+def test_translating_a_batch_gives_what_one_sentence_at_a_time_gives(overfit_model):
+    from seq2seq_attention.decoding import translate_batch
+    net, src_vocab, tgt_vocab, _ = overfit_model
+    sentences = [src for src, _ in PAIRS] + ['zebras juggle quietly', 'I am home.']
+    translations, weights = translate_batch(net, sentences, src_vocab, tgt_vocab, NUM_STEPS,
+                                            CPU, batch_size=4, save_attention_weights=True)
+    assert translations[:len(PAIRS)] == [tgt for _, tgt in PAIRS]
+    for sentence, translation, w in zip(sentences, translations, weights):
+        one, one_weights = translate(overfit_model, sentence, save_attention_weights=True)
+        assert translation == one
+        onp.testing.assert_allclose(w, one_weights, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match='empty'):
+        translate_batch(net, ['go .', ''], src_vocab, tgt_vocab, NUM_STEPS, CPU)

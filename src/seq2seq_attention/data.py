@@ -227,9 +227,9 @@ class Vocab(d2l.Vocab):
         return vocab
 
 
-def build_vocab(sentences):
-    """Return the vocabulary of tokens seen at least twice, with `<pad> <bos> <eos>` reserved."""
-    return Vocab(sentences, min_freq=2, reserved_tokens=RESERVED_TOKENS)
+def build_vocab(sentences, min_freq=2):
+    """Return the vocabulary of tokens seen at least `min_freq` times, `<pad> <bos> <eos>` reserved."""
+    return Vocab(sentences, min_freq=min_freq, reserved_tokens=RESERVED_TOKENS)
 
 
 def truncate_pad(line, num_steps, padding_token):
@@ -325,13 +325,13 @@ class ShardedBatches:
 
 
 def build_data_iter(source, target, batch_size, num_steps, src_vocab=None, tgt_vocab=None,
-                    shuffle=True, bucket=False):
+                    shuffle=True, bucket=False, min_freq=2):
     """Return `(data_iter, src_vocab, tgt_vocab)` for token lists, building vocabularies if not given.
 
     `bucket=True` batches sentences of similar lengths and cuts the padding (see `BatchIterator`).
     """
-    src_vocab = src_vocab if src_vocab is not None else build_vocab(source)
-    tgt_vocab = tgt_vocab if tgt_vocab is not None else build_vocab(target)
+    src_vocab = src_vocab if src_vocab is not None else build_vocab(source, min_freq)
+    tgt_vocab = tgt_vocab if tgt_vocab is not None else build_vocab(target, min_freq)
     src_array, src_valid_len = build_array_nmt(source, src_vocab, num_steps)
     tgt_array, tgt_valid_len = build_array_nmt(target, tgt_vocab, num_steps)
     data_iter = BatchIterator((src_array, src_valid_len, tgt_array, tgt_valid_len),

@@ -21,8 +21,9 @@ def _first_ctx(ctx):
     return ctx[0] if isinstance(ctx, (list, tuple)) else ctx
 
 
-def _encode_source(net, sentence, src_vocab, num_steps, ctx, batch_size=1):
-    """Validate `sentence`, encode it (repeated `batch_size` times) and return the decoder state."""
+def _source_tokens(sentence, src_vocab, num_steps):
+    """Check and preprocess one sentence; return its indices (with `<eos>`, cut or padded to
+    `num_steps`) and its valid length."""
     if not isinstance(sentence, str):
         raise TypeError(f'sentence must be a str, got {type(sentence).__name__}')
     tokens = preprocess_nmt(sentence).split()
@@ -30,11 +31,14 @@ def _encode_source(net, sentence, src_vocab, num_steps, ctx, batch_size=1):
         raise ValueError('cannot translate an empty sentence')
     src_tokens = truncate_pad(src_vocab[tokens] + [src_vocab['<eos>']], num_steps,
                               src_vocab['<pad>'])
-    valid_len = sum(t != src_vocab['<pad>'] for t in src_tokens)
-    enc_X = np.array([src_tokens] * batch_size, dtype='int32', ctx=ctx)  # (batch_size, num_steps)
-    enc_valid_len = np.array([valid_len] * batch_size, dtype='int32', ctx=ctx)  # (batch_size,)
-    enc_outputs = net.encoder(enc_X, enc_valid_len)
-    return net.decoder.init_state(enc_outputs, enc_valid_len), valid_len
+    return src_tokens, min(len(tokens) + 1, num_steps)
+
+
+def _encode(net, rows, valid_lens, ctx):
+    """Encode source rows (lists of indices) and return the decoder's initial state."""
+    enc_X = np.array(rows, dtype='int32', ctx=ctx)  # (batch_size, num_steps)
+    enc_valid_len = np.array(valid_lens, dtype='int32', ctx=ctx)  # (batch_size,)
+    return net.decoder.init_state(net.encoder(enc_X, enc_valid_len), enc_valid_len)
 
 
 def _to_sentence(indices, tgt_vocab):
@@ -42,29 +46,53 @@ def _to_sentence(indices, tgt_vocab):
     return ' '.join(tgt_vocab.idx_to_token[int(i)] for i in indices)
 
 
+def translate_batch(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, batch_size=256,
+                    save_attention_weights=False):
+    """Translate sentences greedily, `batch_size` at a time; return translations and weights.
+
+    Each step feeds the decoder the likeliest token of the previous one, for every sentence at
+    once; a sentence ends at its first `<eos>` (or after `num_steps` tokens). With
+    `save_attention_weights`, the weights of each sentence are a NumPy array `(decoded steps,
+    valid source length)`, one row per output token, the `<eos>` step included; otherwise the
+    list of weights is None.
+    """
+    ctx, eos = _first_ctx(ctx), tgt_vocab['<eos>']
+    translations, all_weights = [], []
+    for start in range(0, len(sentences), batch_size):
+        rows, src_lens = zip(*[_source_tokens(s, src_vocab, num_steps)
+                               for s in sentences[start:start + batch_size]])
+        dec_state = _encode(net, rows, src_lens, ctx)
+        dec_X = np.full((len(rows), 1), tgt_vocab['<bos>'], dtype='int32', ctx=ctx)
+        outputs, weights = [], []
+        for _ in range(num_steps):
+            Y, dec_state = net.decoder(dec_X, dec_state)  # Y: (batch_size, 1, vocab_size)
+            dec_X = Y.argmax(axis=2).astype('int32')  # the likeliest token is the next input
+            outputs.append(dec_X.asnumpy()[:, 0])
+            if save_attention_weights:  # (batch_size, num_enc_steps)
+                weights.append(net.decoder.attention_weights[:, 0, :].asnumpy())
+            if (onp.stack(outputs, 1) == eos).any(axis=1).all():  # every sentence has ended
+                break
+        outputs = onp.stack(outputs, 1)  # (batch_size, decoded steps)
+        for i, tokens in enumerate(outputs.tolist()):
+            length = tokens.index(eos) if eos in tokens else len(tokens)
+            translations.append(_to_sentence(tokens[:length], tgt_vocab))
+            if save_attention_weights:  # rows up to the <eos> step, columns up to the source's
+                steps = min(length + 1, len(tokens))
+                all_weights.append(onp.stack(weights, 1)[i, :steps, :src_lens[i]])
+    return translations, (all_weights if save_attention_weights else None)
+
+
 def predict_s2s(net, sentence, src_vocab, tgt_vocab, num_steps, ctx,
                 save_attention_weights=False):
-    """Translate `sentence` greedily; return the translation and the attention weights.
+    """Translate one sentence greedily; return the translation and its attention weights.
 
-    Decoding stops at `<eos>` or after `num_steps` tokens. With `save_attention_weights`, the
-    weights are a NumPy array `(decoded steps, valid source length)`, one row per output token
-    (the `<eos>` step included); otherwise they are None.
+    This is `translate_batch` for a single sentence: decoding stops at `<eos>` or after
+    `num_steps` tokens; the weights (with `save_attention_weights`, else None) are a NumPy array
+    `(decoded steps, valid source length)`, one row per output token, `<eos>` included.
     """
-    ctx = _first_ctx(ctx)
-    dec_state, src_len = _encode_source(net, sentence, src_vocab, num_steps, ctx)
-    dec_X = np.array([[tgt_vocab['<bos>']]], dtype='int32', ctx=ctx)  # (1, 1)
-    output_seq, attention_weights = [], []
-    for _ in range(num_steps):
-        Y, dec_state = net.decoder(dec_X, dec_state)  # Y: (1, 1, vocab_size)
-        dec_X = Y.argmax(axis=2).astype('int32')  # the likeliest token is the next input
-        pred = int(dec_X.item())
-        if save_attention_weights:
-            attention_weights.append(net.decoder.attention_weights[0, 0, :src_len].asnumpy())
-        if pred == tgt_vocab['<eos>']:
-            break
-        output_seq.append(pred)
-    weights = onp.stack(attention_weights) if save_attention_weights else None
-    return _to_sentence(output_seq, tgt_vocab), weights
+    translations, weights = translate_batch(net, [sentence], src_vocab, tgt_vocab, num_steps,
+                                            ctx, save_attention_weights=save_attention_weights)
+    return translations[0], (weights[0] if save_attention_weights else None)
 
 
 def beam_search(net, sentence, src_vocab, tgt_vocab, num_steps, ctx, beam_size=4, alpha=0.0,
@@ -80,7 +108,8 @@ def beam_search(net, sentence, src_vocab, tgt_vocab, num_steps, ctx, beam_size=4
     if not isinstance(beam_size, int) or beam_size < 1:
         raise ValueError(f'beam_size must be a positive int, got {beam_size!r}')
     ctx = _first_ctx(ctx)
-    state, src_len = _encode_source(net, sentence, src_vocab, num_steps, ctx)
+    row, src_len = _source_tokens(sentence, src_vocab, num_steps)
+    state = _encode(net, [row], [src_len], ctx)
     eos = tgt_vocab['<eos>']
     # Unfinished hypotheses: (tokens, log-probability, attention rows), one state row each
     beams = [([], 0.0, [])]

@@ -215,8 +215,10 @@ class Seq2SeqDecoder(Decoder):
         # (num_steps, batch_size, embed_size + num_hiddens)
         X_and_context = F.np.concatenate((X, context), axis=2)
         outputs, (h, c) = self.rnn(X_and_context, hidden_state)
-        # (num_steps, batch_size, num_hiddens) -> (batch_size, num_steps, vocab_size)
-        return F.np.swapaxes(self.dense(outputs), 0, 1), h, c
+        # Batch-major before the output layer (swapping the small hidden states is much cheaper
+        # than swapping vocabulary-sized scores): (num_steps, batch_size, num_hiddens) ->
+        # (batch_size, num_steps, num_hiddens) -> (batch_size, num_steps, vocab_size)
+        return self.dense(F.np.swapaxes(outputs, 0, 1)), h, c
 
     def reorder_state(self, state, indices):
         """Pick the batch entries `indices` (the batch axis is 1 for every array here)."""
@@ -276,11 +278,12 @@ class Seq2SeqAttentionDecoder(AttentionDecoder):
             out, (h, c) = self.rnn(F.np.swapaxes(x, 0, 1), [h, c])
             outputs.append(out)
             attention_weights.append(self.attention.attention_weights)  # (batch_size, 1, num_enc_steps)
-        # (num_steps, batch_size, num_hiddens) -> (num_steps, batch_size, vocab_size)
-        outputs = self.dense(F.np.concatenate(outputs, axis=0))
+        # Batch-major before the output layer (swapping the small hidden states is much cheaper
+        # than swapping vocabulary-sized scores): num_steps x (1, batch_size, num_hiddens) ->
+        # (num_steps, batch_size, num_hiddens) -> (batch_size, num_steps, num_hiddens)
+        outputs = F.np.swapaxes(F.np.concatenate(outputs, axis=0), 0, 1)
         # outputs: (batch_size, num_steps, vocab_size); weights: (batch_size, num_steps, num_enc_steps)
-        return (F.np.swapaxes(outputs, 0, 1), h, c,
-                F.np.concatenate(attention_weights, axis=1))
+        return (self.dense(outputs), h, c, F.np.concatenate(attention_weights, axis=1))
 
     @property
     def attention_weights(self):
