@@ -297,3 +297,13 @@ def test_bucket_one_keeps_the_batches_of_the_unbucketed_iterator():
     set_seed(5)
     widths = [b[0].shape[1] for b in BatchIterator(arrays, 8, bucket=7)]
     assert sum(widths) < sum(b[0].shape[1] for b in BatchIterator(arrays, 8, bucket=1))
+
+
+def test_length_step_bounds_the_batch_shapes():
+    from seq2seq_attention import BatchIterator
+    arrays = bucket_data()
+    shapes = {(b[0].shape[1], b[2].shape[1]) for _ in range(3)
+              for b in BatchIterator(arrays, 8, bucket=2, length_step=3)}
+    assert shapes <= {(a, b) for a in (3, 6, 8) for b in (3, 6, 8)}
+    for X, X_valid_len, Y, Y_valid_len in BatchIterator(arrays, 8, bucket=2, length_step=3):
+        assert X.shape[1] >= int(X_valid_len.max()) and Y.shape[1] >= int(Y_valid_len.max())

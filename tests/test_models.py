@@ -29,6 +29,16 @@ def test_plain_decoder_shapes():
     assert output.shape == (4, 7, 10) and state[0].shape == (1, 4, 16) and state[1][0].shape == (2, 4, 16)
 
 
+def outputs_and_grads_of(net, X, dec_X, valid_lens):
+    """Decoder scores and every parameter's gradient for a sum-of-squares loss."""
+    with autograd.record():
+        Y_hat = net(X, dec_X, valid_lens)
+        loss = (Y_hat ** 2).sum()
+    loss.backward()
+    return Y_hat.asnumpy(), {name: p.grad().asnumpy().copy()
+                             for name, p in net._collect_params_with_prefix().items()}
+
+
 @pytest.mark.parametrize('decoder, attention',
                          [('attention', 'mlp'), ('attention', 'dot'), ('plain', 'mlp')])
 def test_padding_tokens_change_neither_outputs_nor_gradients(decoder, attention):
@@ -43,16 +53,9 @@ def test_padding_tokens_change_neither_outputs_nor_gradients(decoder, attention)
     assert (X_other != X).any()
     dec_X = np.array(onp.random.randint(0, 15, size=(3, 5)), dtype='int32')
 
-    def outputs_and_grads(tokens):
-        with autograd.record():
-            Y_hat = net(np.array(tokens, dtype='int32'), dec_X, valid_lens)
-            loss = (Y_hat ** 2).sum()
-        loss.backward()
-        grads = {name: p.grad().asnumpy().copy() for name, p in net.collect_params().items()}
-        return Y_hat.asnumpy(), grads
-
-    Y_hat, grads = outputs_and_grads(X)
-    Y_hat_other, grads_other = outputs_and_grads(X_other)
+    Y_hat, grads = outputs_and_grads_of(net, np.array(X, dtype='int32'), dec_X, valid_lens)
+    Y_hat_other, grads_other = outputs_and_grads_of(net, np.array(X_other, dtype='int32'),
+                                                    dec_X, valid_lens)
     onp.testing.assert_array_equal(Y_hat, Y_hat_other)
     for name in grads:
         onp.testing.assert_array_equal(grads[name], grads_other[name], err_msg=name)
@@ -86,16 +89,6 @@ def test_unknown_model_kinds_are_named():
     with pytest.raises(ValueError, match="'cosine'"):
         build_seq2seq(5, 5, 4, 4, 1, attention='cosine')
     assert isinstance(build_seq2seq(5, 5, 4, 4, 1), EncoderDecoder)
-
-
-def outputs_and_grads_of(net, X, dec_X, valid_lens):
-    """Decoder scores and every parameter's gradient for a sum-of-squares loss."""
-    with autograd.record():
-        Y_hat = net(X, dec_X, valid_lens)
-        loss = (Y_hat ** 2).sum()
-    loss.backward()
-    return Y_hat.asnumpy(), {name: p.grad().asnumpy().copy()
-                             for name, p in net._collect_params_with_prefix().items()}
 
 
 @pytest.mark.parametrize('decoder, attention',

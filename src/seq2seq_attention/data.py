@@ -259,13 +259,16 @@ class BatchIterator:
     target length, so equal lengths are still mixed at random), shuffles the batches, and cuts
     every batch to its longest source and target sentence: the padding is then not computed.
     The loss is the same function of the parameters; only the grouping into batches differs.
+    Each batch shape gets its own compiled graph (and its memory) once the model is hybridized:
+    `length_step` rounds the cut lengths up to a multiple of it, which bounds the number of
+    shapes (at most `(num_steps / length_step) ** 2`).
     """
 
-    def __init__(self, arrays, batch_size, shuffle=True, bucket=False):
+    def __init__(self, arrays, batch_size, shuffle=True, bucket=False, length_step=1):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
         self.arrays, self.batch_size = tuple(arrays), batch_size
-        self.shuffle, self.bucket = shuffle, bucket
+        self.shuffle, self.bucket, self.length_step = shuffle, bucket, length_step
         self.num_examples = self.arrays[0].shape[0]
         if bucket:
             if len(self.arrays) != 4:
@@ -275,6 +278,10 @@ class BatchIterator:
 
     def __len__(self):
         return math.ceil(self.num_examples / self.batch_size)
+
+    def _cut_length(self, longest, num_steps):
+        """The longest valid length rounded up to a multiple of `length_step` (at most num_steps)."""
+        return min(int(math.ceil(longest / self.length_step)) * self.length_step, num_steps)
 
     def __iter__(self):
         order = (onp.random.permutation(self.num_examples) if self.shuffle
@@ -293,8 +300,9 @@ class BatchIterator:
             idx = order_on_device[i:i + self.batch_size]
             arrays = [np.take(a, idx, axis=0) for a in self.arrays]
             if self.bucket:  # cut the padding beyond the batch's longest source and target
-                src_len, tgt_len = self._lengths[order[i:i + self.batch_size]].max(axis=0)
-                arrays[0], arrays[2] = arrays[0][:, :int(src_len)], arrays[2][:, :int(tgt_len)]
+                src_len, tgt_len = [self._cut_length(n, a.shape[1]) for n, a in zip(
+                    self._lengths[order[i:i + self.batch_size]].max(axis=0), arrays[::2])]
+                arrays[0], arrays[2] = arrays[0][:, :src_len], arrays[2][:, :tgt_len]
             yield tuple(arrays)
 
 
@@ -325,17 +333,18 @@ class ShardedBatches:
 
 
 def build_data_iter(source, target, batch_size, num_steps, src_vocab=None, tgt_vocab=None,
-                    shuffle=True, bucket=False, min_freq=2):
+                    shuffle=True, bucket=False, min_freq=2, length_step=1):
     """Return `(data_iter, src_vocab, tgt_vocab)` for token lists, building vocabularies if not given.
 
-    `bucket=True` batches sentences of similar lengths and cuts the padding (see `BatchIterator`).
+    `bucket` and `length_step` batch sentences of similar lengths and cut the padding (see
+    `BatchIterator`).
     """
     src_vocab = src_vocab if src_vocab is not None else build_vocab(source, min_freq)
     tgt_vocab = tgt_vocab if tgt_vocab is not None else build_vocab(target, min_freq)
     src_array, src_valid_len = build_array_nmt(source, src_vocab, num_steps)
     tgt_array, tgt_valid_len = build_array_nmt(target, tgt_vocab, num_steps)
     data_iter = BatchIterator((src_array, src_valid_len, tgt_array, tgt_valid_len),
-                              batch_size, shuffle, bucket)
+                              batch_size, shuffle, bucket, length_step)
     return data_iter, src_vocab, tgt_vocab
 
 

@@ -151,7 +151,9 @@ def corpus_bleu(hypotheses, references):
     import sacrebleu
     if len(hypotheses) != len(references):
         raise ValueError(f'{len(hypotheses)} hypotheses but {len(references)} references')
-    return sacrebleu.corpus_bleu(list(hypotheses), [list(references)]).score
+    # force=True: our sentences are tokenized on purpose (a space before punctuation), which
+    # sacrebleu would otherwise warn about on stderr; the score is the same
+    return sacrebleu.corpus_bleu(list(hypotheses), [list(references)], force=True).score
 
 
 def mean_bleu(hypotheses, references, k=2):
