@@ -39,12 +39,19 @@ def outputs_and_grads_of(net, X, dec_X, valid_lens):
                              for name, p in net._collect_params_with_prefix().items()}
 
 
-@pytest.mark.parametrize('decoder, attention',
-                         [('attention', 'mlp'), ('attention', 'dot'), ('plain', 'mlp')])
-def test_padding_tokens_change_neither_outputs_nor_gradients(decoder, attention):
+@pytest.fixture(params=[('attention', 'mlp'), ('attention', 'dot'), ('plain', 'mlp')],
+                ids=lambda kind: '-'.join(kind))
+def small_net(request):
+    """A small initialised model of each kind: (decoder, attention)."""
+    decoder, attention = request.param
     net = build_seq2seq(20, 15, embed_size=8, num_hiddens=16, num_layers=2,
                         decoder=decoder, attention=attention)
     net.initialize(init.Xavier())
+    return net
+
+
+def test_padding_tokens_change_neither_outputs_nor_gradients(small_net):
+    net = small_net
     valid_lens = np.array([3, 6, 1], dtype='int32')
     X = onp.random.randint(3, 20, size=(3, 6))
     X_other = X.copy()
@@ -91,12 +98,8 @@ def test_unknown_model_kinds_are_named():
     assert isinstance(build_seq2seq(5, 5, 4, 4, 1), EncoderDecoder)
 
 
-@pytest.mark.parametrize('decoder, attention',
-                         [('attention', 'mlp'), ('attention', 'dot'), ('plain', 'mlp')])
-def test_hybridized_model_computes_what_the_imperative_one_does(decoder, attention):
-    net = build_seq2seq(20, 15, embed_size=8, num_hiddens=16, num_layers=2,
-                        decoder=decoder, attention=attention)
-    net.initialize(init.Xavier())
+def test_hybridized_model_computes_what_the_imperative_one_does(small_net):
+    net = small_net
     inputs = [(np.array(onp.random.randint(0, 20, size=(3, n)), dtype='int32'),
                np.array(onp.random.randint(0, 15, size=(3, m)), dtype='int32'),
                np.array(onp.random.randint(1, n + 1, size=3), dtype='int32'))
