@@ -12,13 +12,9 @@ from d2l import mxnet as d2l
 from mxnet import np, npx
 
 from .data import preprocess_nmt, truncate_pad
+from .utils import as_ctx_list
 
 bleu = d2l.bleu  # d2l's BLEU for one sentence: precisions of n-grams up to k, brevity penalty
-
-
-def _first_ctx(ctx):
-    """Decoding runs on one context: the first of a list, or the one given."""
-    return ctx[0] if isinstance(ctx, (list, tuple)) else ctx
 
 
 def _source_tokens(sentence, src_vocab, num_steps):
@@ -56,7 +52,7 @@ def translate_batch(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, batch_
     valid source length)`, one row per output token, the `<eos>` step included; otherwise the
     list of weights is None.
     """
-    ctx, eos = _first_ctx(ctx), tgt_vocab['<eos>']
+    ctx, eos = as_ctx_list(ctx)[0], tgt_vocab['<eos>']  # decoding runs on one context
     translations, all_weights = [], []
     for start in range(0, len(sentences), batch_size):
         rows, src_lens = zip(*[_source_tokens(s, src_vocab, num_steps)
@@ -107,7 +103,7 @@ def beam_search(net, sentence, src_vocab, tgt_vocab, num_steps, ctx, beam_size=4
     """
     if not isinstance(beam_size, int) or beam_size < 1:
         raise ValueError(f'beam_size must be a positive int, got {beam_size!r}')
-    ctx = _first_ctx(ctx)
+    ctx = as_ctx_list(ctx)[0]  # decoding runs on one context
     row, src_len = _source_tokens(sentence, src_vocab, num_steps)
     state = _encode(net, [row], [src_len], ctx)
     eos = tgt_vocab['<eos>']

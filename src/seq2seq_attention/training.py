@@ -1,13 +1,13 @@
 """Training: the masked loss, gradient clipping by global norm, and `train_s2s`.
 
 The trainer knows nothing about attention: it drives any `EncoderDecoder` whose forward pass is
-`net(X, dec_input, X_valid_len) -> (Y_hat, state)`.
+`net(X, dec_input, X_valid_len) -> Y_hat`.
 """
 import math
 import time
 
 import mxnet as mx
-from mxnet import autograd, gluon, init, np, npx
+from mxnet import autograd, gluon, init, np
 
 from .plotting import plot_losses
 from .utils import as_ctx_list
@@ -150,7 +150,8 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hy
     history, train_time, total_tokens = [], 0.0, 0.0
     for epoch in range(num_epochs):
         start = time.perf_counter()
-        epoch_loss, epoch_tokens = np.zeros((1,), ctx=ctxs[0]), 0.0
+        # both sums stay on the device during the epoch
+        epoch_loss, epoch_tokens = np.zeros((1,), ctx=ctxs[0]), np.zeros((1,), ctx=ctxs[0])
         for batch in data_iter:
             num_steps = batch[2].shape[1]
             shards = [gluon.utils.split_and_load(a, ctxs, even_split=False) for a in batch]
@@ -169,8 +170,7 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hy
             for l in losses:
                 epoch_loss = epoch_loss + l.sum().as_in_ctx(ctxs[0])
             epoch_tokens += num_tokens
-        # one synchronisation per epoch
-        epoch_tokens = float(epoch_tokens) if not isinstance(epoch_tokens, float) else epoch_tokens
+        epoch_tokens = float(epoch_tokens.item())  # one synchronisation per epoch
         history.append(float(epoch_loss.item()) / epoch_tokens)
         train_time += time.perf_counter() - start
         total_tokens += epoch_tokens
