@@ -15,7 +15,6 @@ from pathlib import Path
 
 import mxnet as mx
 import numpy as onp
-import pytest
 
 from conftest import tiny_data
 from seq2seq_attention import set_seed
@@ -46,10 +45,6 @@ def logs(log_dir):
     return '\n'.join(f'--- {p.name}\n{p.read_text()[-3000:]}' for p in sorted(log_dir.iterdir()))
 
 
-@pytest.mark.xfail(strict=False, reason='KNOWN RACE, not fixed: in about 1 run of 7 one worker '
-                   'ends with parameters that look untrained (seen on 2026-11-21); the test '
-                   'still runs and reports XFAIL/XPASS until the race in ClippedAdam with a '
-                   'dist kvstore is found')
 def test_two_workers_end_equal_to_one_process_on_the_union_of_their_batches(tmp_path):
     out, log_dir = tmp_path / 'out', tmp_path / 'logs'
     out.mkdir()

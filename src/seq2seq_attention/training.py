@@ -50,12 +50,17 @@ class ClippedAdam:
             self.kvstore = mx.kv.create('device')
         self.distributed = self.kvstore is not None and 'dist' in self.kvstore.type
         if self.kvstore is not None:
-            for i, p in enumerate(params):
-                self.kvstore.init(i, p.data(ctxs[0]))
-            if self.distributed:  # every worker starts from worker 0's parameters
+            # keys 0..n-1 sum the gradients; with a distributed kvstore, key n sums the token
+            # counts and keys n+1..2n carry worker 0's parameters to every worker. (The initial
+            # parameters need keys of their own: on CPU a later push to the same key may reach
+            # the server before this pull does, which then returns the summed gradients.)
+            n = len(params)
+            self.kvstore.init(list(range(n)), [p.data(ctxs[0]) for p in params])
+            if self.distributed:
+                self.kvstore.init(n, mx.nd.zeros((1,)))
+                self.kvstore.init(list(range(n + 1, 2 * n + 1)), [p.data(ctxs[0]) for p in params])
                 for i, p in enumerate(params):
-                    self.kvstore.pull(i, out=p.list_data())
-                self.kvstore.init(len(params), mx.nd.zeros((1,)))  # for the token counts
+                    self.kvstore.pull(n + 1 + i, out=p.list_data())
 
     def step(self, num_tokens):
         """Sum the gradients over contexts and workers, clip them, divide by `num_tokens`, update.
@@ -141,8 +146,12 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hy
     net.initialize(init.Xavier(), force_reinit=True, ctx=ctxs)
     if hybridize:
         net.hybridize(static_alloc=True, static_shape=True)
+    # Gluon infers the parameters' shapes on the first forward pass: one on a one-token batch
+    # lets the optimizer (and a kvstore's common starting point) exist before training starts
+    one = np.ones((1, 1), dtype='int32', ctx=ctxs[0])  # (batch_size, num_steps)
+    net(one, one, one.reshape(1))
     params = [p for p in net.collect_params().values() if p.grad_req != 'null']
-    optimizer = None  # created after the first forward pass, once every shape is known
+    optimizer = ClippedAdam(params, ctxs, lr, clip_theta, kvstore=kvstore)
     loss = MaskedSoftmaxCELoss()
     if hybridize:
         loss.hybridize(static_alloc=True, static_shape=True)
@@ -162,8 +171,6 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hy
                     # each sequence's summed cross-entropy (d2l's loss is this / num_steps)
                     losses.append(loss(Y_hat, Y, Y_valid_len) * num_steps)
             autograd.backward(losses)
-            if optimizer is None:
-                optimizer = ClippedAdam(params, ctxs, lr, clip_theta, kvstore=kvstore)
             # the batch's number of valid target tokens, kept on the device
             num_tokens = batch[3].sum().astype('float32').as_in_ctx(ctxs[0])
             optimizer.step(num_tokens)
