@@ -1,7 +1,10 @@
 """The command line: train, save, translate from the checkpoint, and errors as one line."""
+import mxnet as mx
 import pytest
 
+from seq2seq_attention.checkpoint import load_checkpoint
 from seq2seq_attention.cli import main
+from seq2seq_attention.decoding import beam_search
 
 
 def test_train_save_and_translate(corpus_path, tmp_path, capsys):
@@ -11,7 +14,13 @@ def test_train_save_and_translate(corpus_path, tmp_path, capsys):
     assert 'epoch    2/2  loss' in out and 'tokens/sec on cpu(0)' in out
     assert "i'm home . =>" in out and f'saved {ckpt}' in out
     assert main(['translate', '--checkpoint', str(ckpt), 'Go .', 'I lost.', '--beam', '3']) == 0
-    assert len(capsys.readouterr().out.splitlines()) == 2
+    # one line per sentence, what beam search gives sentence by sentence (alpha 0.75 default)
+    c = load_checkpoint(ckpt)
+    assert capsys.readouterr().out.splitlines() == [
+        beam_search(c.net, s, c.src_vocab, c.tgt_vocab, c.info['num_steps'], mx.cpu(),
+                    beam_size=3, alpha=0.75)[0] for s in ('Go .', 'I lost.')]
+    assert main(['translate', '--checkpoint', str(ckpt), 'Go .', '--beam', '0']) == 2
+    assert 'beam_size must be a positive int' in capsys.readouterr().err
 
 
 def test_errors_are_one_line_with_status_2(tmp_path, capsys):

@@ -3,11 +3,13 @@ import mxnet as mx
 import numpy as onp
 import pytest
 from d2l import mxnet as d2l
+from mxnet import np, npx
 
-from seq2seq_attention import build_seq2seq
+from seq2seq_attention import build_seq2seq, set_seed
 from seq2seq_attention.checkpoint import (CheckpointError, load_checkpoint, load_parameters,
                                           save_checkpoint)
-from seq2seq_attention.decoding import beam_search, bleu, corpus_bleu, mean_bleu, predict_s2s
+from seq2seq_attention.decoding import (beam_search, beam_search_batch, bleu, corpus_bleu,
+                                        mean_bleu, predict_s2s)
 from conftest import NUM_STEPS, PAIRS
 
 CPU = mx.cpu()
@@ -75,6 +77,65 @@ def test_beam_of_width_one_is_greedy_and_wider_beams_recover_the_pairs(overfit_m
                                alpha=alpha)[0] == tgt
     with pytest.raises(ValueError, match='beam_size'):
         beam_search(net, 'go .', src_vocab, tgt_vocab, NUM_STEPS, CPU, beam_size=0)
+
+
+def test_beam_search_batch_equals_one_sentence_at_a_time(overfit_model):
+    net, src_vocab, tgt_vocab, _ = overfit_model
+    sources = [src for src, _ in PAIRS] + ['i lost .', 'he is calm and i am here .']
+    for beam_size, alpha in ((1, 0.0), (3, 0.75)):
+        # batch_size=3 splits the sentences into chunks, the last one shorter
+        batch, weights = beam_search_batch(net, sources, src_vocab, tgt_vocab, NUM_STEPS, CPU,
+                                           beam_size=beam_size, alpha=alpha, batch_size=3,
+                                           save_attention_weights=True)
+        assert len(batch) == len(weights) == len(sources)
+        for src, translation, w in zip(sources, batch, weights):
+            one, one_weights = beam_search(net, src, src_vocab, tgt_vocab, NUM_STEPS, CPU,
+                                           beam_size=beam_size, alpha=alpha,
+                                           save_attention_weights=True)
+            assert translation == one
+            onp.testing.assert_allclose(w, one_weights, rtol=1e-5, atol=1e-6)
+    assert beam_search_batch(net, [], src_vocab, tgt_vocab, NUM_STEPS, CPU) == ([], None)
+    with pytest.raises(ValueError, match='batch_size'):
+        beam_search_batch(net, sources, src_vocab, tgt_vocab, NUM_STEPS, CPU, batch_size=0)
+
+
+@pytest.mark.parametrize('decoder', ['attention', 'plain'])
+@pytest.mark.parametrize('alpha', [0.0, 0.75])
+def test_a_beam_wide_enough_to_keep_every_prefix_finds_the_best_output(decoder, alpha):
+    # 7 tokens and 3 steps: a beam of 7 ** 2 keeps every prefix, so beam search must return
+    # the best of all outputs, found here by scoring every one of them
+    set_seed(0)
+    from seq2seq_attention import Vocab
+    vocab = Vocab([['a', 'b', 'c']], reserved_tokens=['<pad>', '<bos>', '<eos>'])
+    V, num_steps, eos = len(vocab), 3, vocab['<eos>']
+    net = build_seq2seq(V, V, 4, 8, 2, decoder=decoder)
+    net.initialize(mx.init.Normal(1.0))  # large weights: far from uniform probabilities
+    row, src_len = [vocab['a'], vocab['c'], eos], [3]
+    state = net.decoder.init_state(net.encoder(np.array([row], dtype='int32'),
+                                               np.array(src_len, dtype='int32')),
+                                   np.array(src_len, dtype='int32'))
+    prefixes, outputs = [((), 0.0)], []  # (tokens, log-probability)
+    for step in range(num_steps):
+        dec_X = np.array([[p[-1] if p else vocab['<bos>']] for p, _ in prefixes], dtype='int32')
+        Y, state = net.decoder(dec_X, state)
+        log_probs = npx.log_softmax(Y[:, 0, :]).asnumpy().astype('float64')
+        extended, parents = [], []
+        for i, (tokens, lp) in enumerate(prefixes):
+            for token in range(V):
+                if token == eos or step == num_steps - 1:
+                    outputs.append((tokens + (token,), lp + log_probs[i, token]))
+                else:
+                    extended.append((tokens + (token,), lp + log_probs[i, token]))
+                    parents.append(i)
+        prefixes = extended
+        if prefixes:
+            state = net.decoder.reorder_state(state, np.array(parents, dtype='int32'))
+    assert len(outputs) == 1 + (V - 1) + (V - 1) ** 2 * V  # ends at step 1, 2, or 3
+    best = max(outputs, key=lambda o: o[1] / len(o[0]) ** alpha)[0]
+    expected = ' '.join(vocab.idx_to_token[t] for t in (best[:-1] if best[-1] == eos else best))
+    translation, _ = beam_search(net, 'a c', vocab, vocab, num_steps, CPU, beam_size=V ** 2,
+                                 alpha=alpha)
+    assert translation == expected
 
 
 def test_beam_search_works_with_the_plain_decoder():
@@ -159,3 +220,5 @@ def test_translating_a_batch_gives_what_one_sentence_at_a_time_gives(overfit_mod
         onp.testing.assert_allclose(w, one_weights, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match='empty'):
         translate_batch(net, ['go .', ''], src_vocab, tgt_vocab, NUM_STEPS, CPU)
+    with pytest.raises(ValueError, match='batch_size'):
+        translate_batch(net, ['go .'], src_vocab, tgt_vocab, NUM_STEPS, CPU, batch_size=0)

@@ -11,7 +11,7 @@ import mxnet as mx
 from . import build_seq2seq, load_data_nmt, set_seed, try_all_gpus
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import CorpusError, CorpusNotFoundError
-from .decoding import beam_search, bleu, predict_s2s
+from .decoding import beam_search_batch, bleu, translate_batch
 from .training import train_s2s
 
 # The sentences the book translates: the original chapter's, then d2l 1.0's pairs
@@ -30,11 +30,12 @@ def _contexts(name):
     return gpus if name == 'all-gpus' else gpus[:1]
 
 
-def _translate(net, sentence, src_vocab, tgt_vocab, num_steps, ctx, beam, alpha):
-    """Translate with greedy decoding (beam 1) or beam search."""
+def _translate(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, beam, alpha):
+    """Translate sentences with greedy decoding (beam 1) or beam search."""
     if beam == 1:
-        return predict_s2s(net, sentence, src_vocab, tgt_vocab, num_steps, ctx)[0]
-    return beam_search(net, sentence, src_vocab, tgt_vocab, num_steps, ctx, beam, alpha)[0]
+        return translate_batch(net, sentences, src_vocab, tgt_vocab, num_steps, ctx)[0]
+    return beam_search_batch(net, sentences, src_vocab, tgt_vocab, num_steps, ctx,
+                             beam_size=beam, alpha=alpha)[0]
 
 
 def cmd_train(args):
@@ -54,11 +55,12 @@ def cmd_train(args):
             print(f'epoch {epoch:4d}/{args.epochs}  loss {loss:.3f}', flush=True)
     train_s2s(net, data_iter, args.lr, args.epochs, tgt_vocab, ctxs, plot=False,
               progress=progress)
-    for sentence in CHAPTER_SENTENCES:
-        print(f'{sentence} => {_translate(net, sentence, src_vocab, tgt_vocab, args.num_steps, ctxs, args.beam, args.alpha)}')
-    for eng, fra in D2L_PAIRS:
-        translation = _translate(net, eng, src_vocab, tgt_vocab, args.num_steps, ctxs,
-                                 args.beam, args.alpha)
+    sentences = CHAPTER_SENTENCES + [eng for eng, _ in D2L_PAIRS]
+    translations = _translate(net, sentences, src_vocab, tgt_vocab, args.num_steps, ctxs,
+                              args.beam, args.alpha)
+    for sentence, translation in zip(CHAPTER_SENTENCES, translations):
+        print(f'{sentence} => {translation}')
+    for (eng, fra), translation in zip(D2L_PAIRS, translations[len(CHAPTER_SENTENCES):]):
         print(f'{eng} => {translation}, bleu {bleu(translation, fra, k=2):.3f}')
     if args.save:
         save_checkpoint(args.save, net, src_vocab, tgt_vocab, hparams,
@@ -70,9 +72,9 @@ def cmd_translate(args):
     """Load a checkpoint and translate the given sentences."""
     ctxs = _contexts(args.ctx)
     ckpt = load_checkpoint(args.checkpoint, ctxs)
-    for sentence in args.sentences:
-        print(_translate(ckpt.net, sentence, ckpt.src_vocab, ckpt.tgt_vocab,
-                         ckpt.info['num_steps'], ctxs, args.beam, args.alpha))
+    translations = _translate(ckpt.net, args.sentences, ckpt.src_vocab, ckpt.tgt_vocab,
+                              ckpt.info['num_steps'], ctxs, args.beam, args.alpha)
+    print('\n'.join(translations))
 
 
 def build_parser():

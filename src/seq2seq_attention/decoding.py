@@ -37,6 +37,12 @@ def _encode(net, rows, valid_lens, ctx):
     return net.decoder.init_state(net.encoder(enc_X, enc_valid_len), enc_valid_len)
 
 
+def _check_batch_size(batch_size):
+    """Raise a ValueError unless `batch_size` is a positive int."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
+
+
 def _to_sentence(indices, tgt_vocab):
     """Join target indices into a sentence (works with any vocabulary, one token or many)."""
     return ' '.join(tgt_vocab.idx_to_token[int(i)] for i in indices)
@@ -52,6 +58,7 @@ def translate_batch(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, batch_
     valid source length)`, one row per output token, the `<eos>` step included; otherwise the
     list of weights is None.
     """
+    _check_batch_size(batch_size)
     ctx, eos = as_ctx_list(ctx)[0], tgt_vocab['<eos>']  # decoding runs on one context
     translations, all_weights = [], []
     for start in range(0, len(sentences), batch_size):
@@ -93,53 +100,107 @@ def predict_s2s(net, sentence, src_vocab, tgt_vocab, num_steps, ctx,
 
 def beam_search(net, sentence, src_vocab, tgt_vocab, num_steps, ctx, beam_size=4, alpha=0.0,
                 save_attention_weights=False):
-    """Translate `sentence` by beam search; return the best translation and its attention weights.
+    """Translate one sentence by beam search; return the best translation and its weights.
 
-    Each step keeps the `beam_size` likeliest unfinished hypotheses. A hypothesis ends at
-    `<eos>` (or after `num_steps` tokens), and the finished ones are ranked by
-    `log P(y) / L ** alpha` with `L` their length counting `<eos>` (d2l's length penalty;
+    This is `beam_search_batch` for a single sentence (see there for the ranking); the weights
+    (with `save_attention_weights`, else None) are a NumPy array `(decoded steps, valid source
+    length)`, one row per output token of the best hypothesis, `<eos>` included.
+    """
+    translations, weights = beam_search_batch(
+        net, [sentence], src_vocab, tgt_vocab, num_steps, ctx, beam_size=beam_size,
+        alpha=alpha, save_attention_weights=save_attention_weights)
+    return translations[0], (weights[0] if save_attention_weights else None)
+
+
+def beam_search_batch(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, beam_size=4,
+                      alpha=0.0, batch_size=64, save_attention_weights=False):
+    """Translate sentences by beam search, `batch_size` at a time; return translations and weights.
+
+    For each sentence, each step keeps the `beam_size` likeliest unfinished hypotheses. A
+    hypothesis ends at `<eos>` (or after `num_steps` tokens), and the finished ones are ranked
+    by `log P(y) / L ** alpha` with `L` their length counting `<eos>` (d2l's length penalty;
     `alpha=0` ranks by probability alone, favouring short outputs). With `beam_size=1` and
-    `alpha=0` this is greedy decoding.
+    `alpha=0` this is greedy decoding. Every sentence's hypotheses run through the decoder
+    together, so the result is the same as decoding the sentences one by one.
     """
     if not isinstance(beam_size, int) or beam_size < 1:
         raise ValueError(f'beam_size must be a positive int, got {beam_size!r}')
+    _check_batch_size(batch_size)
     ctx = as_ctx_list(ctx)[0]  # decoding runs on one context
-    row, src_len = _source_tokens(sentence, src_vocab, num_steps)
-    state = _encode(net, [row], [src_len], ctx)
-    eos = tgt_vocab['<eos>']
-    # Unfinished hypotheses: (tokens, log-probability, attention rows), one state row each
-    beams = [([], 0.0, [])]
-    finished = []
-    dec_X = np.array([[tgt_vocab['<bos>']]], dtype='int32', ctx=ctx)  # (num_beams, 1)
+    translations, all_weights = [], []
+    for start in range(0, len(sentences), batch_size):
+        chunk = _beam_search_chunk(net, sentences[start:start + batch_size], src_vocab,
+                                   tgt_vocab, num_steps, ctx, beam_size, alpha,
+                                   save_attention_weights)
+        for translation, weights in chunk:
+            translations.append(translation)
+            all_weights.append(weights)
+    return translations, (all_weights if save_attention_weights else None)
+
+
+def _beam_search_chunk(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, k, alpha,
+                       save_attention_weights):
+    """Beam search for a few sentences at once; return (translation, weights) for each.
+
+    Sentence `b` owns the `k` rows `b * k ... b * k + k - 1` of the decoder's batch, one per
+    hypothesis slot; a slot without a hypothesis (None: at the first step only one exists) has
+    score -inf, so none of its continuations is ever chosen.
+    """
+    rows, src_lens = zip(*[_source_tokens(s, src_vocab, num_steps) for s in sentences])
+    num_sentences, eos = len(rows), tgt_vocab['<eos>']
+    state = _encode(net, rows, src_lens, ctx)
+    slots = np.array([b for b in range(num_sentences) for _ in range(k)], dtype='int32',
+                     ctx=ctx)
+    state = net.decoder.reorder_state(state, slots)  # k copies of every sentence's state
+    # A hypothesis is (tokens, log-probability, attention rows)
+    beams = [[([], 0.0, [])] + [None] * (k - 1) for _ in range(num_sentences)]
+    finished = [[] for _ in range(num_sentences)]
+    dec_X = np.full((num_sentences * k, 1), tgt_vocab['<bos>'], dtype='int32', ctx=ctx)
     for step in range(num_steps):
-        Y, state = net.decoder(dec_X, state)  # (num_beams, 1, vocab_size)
-        log_probs = npx.log_softmax(Y[:, 0, :]).asnumpy()  # (num_beams, vocab_size)
-        weights = (net.decoder.attention_weights[:, 0, :src_len].asnumpy()
-                   if save_attention_weights else None)  # (num_beams, src_len)
-        scores = onp.array([[lp] for _, lp, _ in beams]) + log_probs
-        candidates = onp.argsort(-scores, axis=None, kind='stable')[:2 * beam_size]
-        new_beams, rows = [], []
-        for flat in candidates:
-            row, token = divmod(int(flat), scores.shape[1])
-            tokens, _, attn = beams[row]
-            attn = attn + [weights[row]] if save_attention_weights else attn
-            hypothesis = (tokens + [token], float(scores[row, token]), attn)
-            if token == eos or step == num_steps - 1:
-                finished.append(hypothesis)
-            elif len(new_beams) < beam_size:
-                new_beams.append(hypothesis)
-                rows.append(row)
-            if len(new_beams) == beam_size:
-                break
-        if not new_beams:
+        Y, state = net.decoder(dec_X, state)  # (num_sentences * k, 1, vocab_size)
+        vocab_size = Y.shape[2]
+        log_probs = npx.log_softmax(Y[:, 0, :]).asnumpy().reshape(
+            num_sentences, k, vocab_size)  # (num_sentences, k, vocab_size)
+        if save_attention_weights:
+            weights = net.decoder.attention_weights[:, 0, :].asnumpy().reshape(
+                num_sentences, k, -1)  # (num_sentences, k, num_enc_steps)
+        scores = onp.array([[-onp.inf if h is None else h[1] for h in hyps] for hyps in beams])
+        scores = scores[:, :, None] + log_probs  # (num_sentences, k, vocab_size)
+        # each sentence's 2k best continuations (at most k of them end with <eos>)
+        candidates = onp.argsort(-scores.reshape(num_sentences, -1), axis=1,
+                                 kind='stable')[:, :2 * k]  # (num_sentences, 2k)
+        picked = []  # the decoder row each new slot continues from
+        for b in range(num_sentences):
+            new_beams = []
+            for flat in candidates[b]:
+                slot, token = divmod(int(flat), vocab_size)
+                if beams[b][slot] is None:
+                    continue
+                tokens, _, attn = beams[b][slot]
+                if save_attention_weights:
+                    attn = attn + [weights[b, slot, :src_lens[b]]]
+                hypothesis = (tokens + [token], float(scores[b, slot, token]), attn)
+                if token == eos or step == num_steps - 1:
+                    finished[b].append(hypothesis)
+                elif len(new_beams) < k:
+                    new_beams.append(hypothesis)
+                    picked.append(b * k + slot)
+                if len(new_beams) == k:
+                    break
+            picked += [b * k] * (k - len(new_beams))  # empty slots: any row will do
+            beams[b] = new_beams + [None] * (k - len(new_beams))
+        if all(h is None for hyps in beams for h in hyps):
             break
-        beams = new_beams
-        state = net.decoder.reorder_state(state, np.array(rows, dtype='int32', ctx=ctx))
-        dec_X = np.array([[b[0][-1]] for b in beams], dtype='int32', ctx=ctx)
-    best = max(finished, key=lambda h: length_penalty_score(h[1], len(h[0]), alpha))
-    tokens = best[0][:-1] if best[0][-1] == eos else best[0]
-    weights = onp.stack(best[2]) if save_attention_weights else None
-    return _to_sentence(tokens, tgt_vocab), weights
+        state = net.decoder.reorder_state(state, np.array(picked, dtype='int32', ctx=ctx))
+        dec_X = np.array([[eos if h is None else h[0][-1]] for hyps in beams for h in hyps],
+                         dtype='int32', ctx=ctx)  # (num_sentences * k, 1)
+    results = []
+    for b in range(num_sentences):
+        best = max(finished[b], key=lambda h: length_penalty_score(h[1], len(h[0]), alpha))
+        tokens = best[0][:-1] if best[0][-1] == eos else best[0]
+        weights = onp.stack(best[2]) if save_attention_weights else None
+        results.append((_to_sentence(tokens, tgt_vocab), weights))
+    return results
 
 
 def corpus_bleu(hypotheses, references):
