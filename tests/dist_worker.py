@@ -29,8 +29,10 @@ def train(data_iter, src_vocab, tgt_vocab, kvstore=None):
 if __name__ == '__main__':
     out = sys.argv[1]
     kv = mx.kv.create('dist_sync')
-    set_seed(0)  # every worker draws the same batches and the same initial parameters
+    set_seed(0)  # every worker draws the same batches
     data_iter, src_vocab, tgt_vocab = tiny_data()
+    if kv.rank > 0:  # other initial parameters than worker 0's: train_s2s must replace them
+        mx.random.seed(1000 + kv.rank)  # by worker 0's before the first gradient is taken
     net, history = train(ShardedBatches(data_iter, kv.rank, kv.num_workers), src_vocab,
                          tgt_vocab, kv)
     net.save_parameters(os.path.join(out, f'worker{kv.rank}.params'))

@@ -2,8 +2,10 @@
 
 The test starts MXNet's parameter server the standard way (a scheduler and a server process
 with DMLC_ROLE set, which run the server when they import mxnet) and two worker processes
-(tests/dist_worker.py), each training on half of every batch. Both workers must end with the
-same parameters, equal to one process trained on the whole batches. Every process the test
+(tests/dist_worker.py), each training on half of every batch. Worker 1 initializes its model
+with another seed, so the workers start equal only if worker 0's parameters reach worker 1
+before its first gradient. Both workers must end with the same parameters, equal to one
+process trained on the whole batches. Every process the test
 starts is stopped by it, also when it fails.
 """
 import json
