@@ -30,11 +30,12 @@ def _source_tokens(sentence, src_vocab, num_steps):
     return src_tokens, min(len(tokens) + 1, num_steps)
 
 
-def _encode(net, rows, valid_lens, ctx):
-    """Encode source rows (lists of indices) and return the decoder's initial state."""
+def _encode(net, sentences, src_vocab, num_steps, ctx):
+    """Encode source sentences; return the decoder's initial state and the valid lengths."""
+    rows, valid_lens = zip(*[_source_tokens(s, src_vocab, num_steps) for s in sentences])
     enc_X = np.array(rows, dtype='int32', ctx=ctx)  # (batch_size, num_steps)
     enc_valid_len = np.array(valid_lens, dtype='int32', ctx=ctx)  # (batch_size,)
-    return net.decoder.init_state(net.encoder(enc_X, enc_valid_len), enc_valid_len)
+    return net.decoder.init_state(net.encoder(enc_X, enc_valid_len), enc_valid_len), valid_lens
 
 
 def _check_batch_size(batch_size):
@@ -62,26 +63,29 @@ def translate_batch(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, batch_
     ctx, eos = as_ctx_list(ctx)[0], tgt_vocab['<eos>']  # decoding runs on one context
     translations, all_weights = [], []
     for start in range(0, len(sentences), batch_size):
-        rows, src_lens = zip(*[_source_tokens(s, src_vocab, num_steps)
-                               for s in sentences[start:start + batch_size]])
-        dec_state = _encode(net, rows, src_lens, ctx)
-        dec_X = np.full((len(rows), 1), tgt_vocab['<bos>'], dtype='int32', ctx=ctx)
+        dec_state, src_lens = _encode(net, sentences[start:start + batch_size], src_vocab,
+                                      num_steps, ctx)
+        dec_X = np.full((len(src_lens), 1), tgt_vocab['<bos>'], dtype='int32', ctx=ctx)
         outputs, weights = [], []
+        ended = onp.zeros(len(src_lens), dtype=bool)  # which sentences have output <eos>
         for _ in range(num_steps):
             Y, dec_state = net.decoder(dec_X, dec_state)  # Y: (batch_size, 1, vocab_size)
             dec_X = Y.argmax(axis=2).astype('int32')  # the likeliest token is the next input
             outputs.append(dec_X.asnumpy()[:, 0])
             if save_attention_weights:  # (batch_size, num_enc_steps)
                 weights.append(net.decoder.attention_weights[:, 0, :].asnumpy())
-            if (onp.stack(outputs, 1) == eos).any(axis=1).all():  # every sentence has ended
+            ended |= outputs[-1] == eos
+            if ended.all():
                 break
         outputs = onp.stack(outputs, 1)  # (batch_size, decoded steps)
+        if save_attention_weights:
+            weights = onp.stack(weights, 1)  # (batch_size, decoded steps, num_enc_steps)
         for i, tokens in enumerate(outputs.tolist()):
             length = tokens.index(eos) if eos in tokens else len(tokens)
             translations.append(_to_sentence(tokens[:length], tgt_vocab))
             if save_attention_weights:  # rows up to the <eos> step, columns up to the source's
                 steps = min(length + 1, len(tokens))
-                all_weights.append(onp.stack(weights, 1)[i, :steps, :src_lens[i]])
+                all_weights.append(weights[i, :steps, :src_lens[i]])
     return translations, (all_weights if save_attention_weights else None)
 
 
@@ -146,9 +150,8 @@ def _beam_search_chunk(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, k, 
     hypothesis slot; a slot without a hypothesis (None: at the first step only one exists) has
     score -inf, so none of its continuations is ever chosen.
     """
-    rows, src_lens = zip(*[_source_tokens(s, src_vocab, num_steps) for s in sentences])
-    num_sentences, eos = len(rows), tgt_vocab['<eos>']
-    state = _encode(net, rows, src_lens, ctx)
+    state, src_lens = _encode(net, sentences, src_vocab, num_steps, ctx)
+    num_sentences, eos = len(src_lens), tgt_vocab['<eos>']
     slots = np.array([b for b in range(num_sentences) for _ in range(k)], dtype='int32',
                      ctx=ctx)
     state = net.decoder.reorder_state(state, slots)  # k copies of every sentence's state

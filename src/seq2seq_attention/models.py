@@ -104,9 +104,8 @@ class EncoderDecoder(SequenceBlock):
         if not isinstance(enc_X, mx.sym.Symbol):
             _check_tokens(enc_X)
             _check_tokens(dec_X)
-            if enc_valid_lens is None:  # every source position is valid
-                enc_valid_lens = np.full((enc_X.shape[0],), enc_X.shape[1], dtype='int32',
-                                         ctx=enc_X.ctx)
+            if enc_valid_lens is None:
+                enc_valid_lens = _all_valid_lens(enc_X)
             # one compiled graph per (source length, target length)
             self.use_num_steps((enc_X.shape[1], dec_X.shape[1]))
             self.encoder.use_num_steps(enc_X.shape[1])
@@ -118,6 +117,11 @@ class EncoderDecoder(SequenceBlock):
         enc_outputs = self.encoder(enc_X, enc_valid_lens)
         dec_state = self.decoder.init_state(enc_outputs, enc_valid_lens)
         return self.decoder(dec_X, dec_state)[0]
+
+
+def _all_valid_lens(X):
+    """Valid lengths for inputs without padding: `X.shape[1]` per example, `(batch_size,)`."""
+    return np.full((X.shape[0],), X.shape[1], dtype='int32', ctx=X.ctx)
 
 
 def _check_tokens(X):
@@ -147,8 +151,8 @@ class Seq2SeqEncoder(Encoder):
         if not isinstance(X, mx.sym.Symbol):
             _check_tokens(X)
             batch_size, num_steps = X.shape
-            if valid_lens is None:  # every position is valid
-                valid_lens = np.full((batch_size,), num_steps, dtype='int32', ctx=X.ctx)
+            if valid_lens is None:
+                valid_lens = _all_valid_lens(X)
             # (values are checked outside training; in training they come from the data pipeline)
             check_valid_lens(valid_lens, batch_size, 1, num_steps,
                              check_values=not autograd.is_recording())
@@ -254,9 +258,8 @@ class Seq2SeqAttentionDecoder(AttentionDecoder):
         enc_outputs, hidden_state, enc_valid_lens = state
         if not isinstance(X, mx.sym.Symbol):
             _check_tokens(X)
-            if enc_valid_lens is None:  # every encoder position is valid
-                enc_valid_lens = np.full((enc_outputs.shape[0],), enc_outputs.shape[1],
-                                         dtype='int32', ctx=enc_outputs.ctx)
+            if enc_valid_lens is None:
+                enc_valid_lens = _all_valid_lens(enc_outputs)
         outputs, h, c, self._attention_weights = self.run(X, enc_outputs, hidden_state,
                                                           enc_valid_lens)
         return outputs, [enc_outputs, [h, c], state[2]]

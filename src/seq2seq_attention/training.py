@@ -54,11 +54,11 @@ class ClippedAdam:
             # counts and keys n+1..2n carry worker 0's parameters to every worker. (The initial
             # parameters need keys of their own: on CPU a later push to the same key may reach
             # the server before this pull does, which then returns the summed gradients.)
-            n = len(params)
-            self.kvstore.init(list(range(n)), [p.data(ctxs[0]) for p in params])
+            n, values = len(params), [p.data(ctxs[0]) for p in params]
+            self.kvstore.init(list(range(n)), values)
             if self.distributed:
                 self.kvstore.init(n, mx.nd.zeros((1,)))
-                self.kvstore.init(list(range(n + 1, 2 * n + 1)), [p.data(ctxs[0]) for p in params])
+                self.kvstore.init(list(range(n + 1, 2 * n + 1)), values)
                 for i, p in enumerate(params):
                     self.kvstore.pull(n + 1 + i, out=p.list_data())
 
