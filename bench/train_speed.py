@@ -43,6 +43,7 @@ def _data(bucket=False):
 def run_d2l(epochs, config, gpu, results):
     """d2l's `train_seq2seq` on the d2l-chapter model (in a child process)."""
     sys.path.insert(0, HERE)
+    import seq2seq_attention  # noqa: F401  (first, as in run_library: the same CPU kernels)
     import mxnet as mx
     from d2l import mxnet as d2l
     import d2l_reference as ref
@@ -70,8 +71,8 @@ def run_d2l(epochs, config, gpu, results):
 
 def run_library(epochs, config, gpu, results):
     """The library's `train_s2s` on the library's model, in the named configuration."""
-    import mxnet as mx
     from seq2seq_attention import build_seq2seq, set_seed
+    import mxnet as mx
     from seq2seq_attention.training import evaluate_loss, train_s2s
     set_seed(0)
     data_options, train_options = CONFIGS[config]
@@ -115,10 +116,13 @@ def main():
     parser.add_argument('--configs', default='default,fastest',
                         help=f'comma-separated, from: {", ".join(CONFIGS)}')
     args = parser.parse_args()
+    from seq2seq_attention.cpu import MODE_VARIABLE, PORTABLE_SETTINGS
     import mxnet as mx
     where = f'gpu(0) of {mx.context.num_gpus()} GPUs' if args.gpu else f'{os.cpu_count()} CPU cores'
-    print(f'MXNet {mx.__version__}, {where}, OMP_NUM_THREADS='
-          f'{os.environ.get("OMP_NUM_THREADS", "unset")}, {args.epochs} epochs each\n')
+    pinned = ', '.join(f'{k}={os.environ.get(k, "unset")}' for k in PORTABLE_SETTINGS)
+    print(f'MXNet {mx.__version__}, {where}, {args.epochs} epochs each\n'
+          f'CPU kernels ({MODE_VARIABLE}={os.environ.get(MODE_VARIABLE, "portable")}): '
+          f'{pinned}\n')
     runs = [measure(run_d2l, args.epochs, args.gpu)]
     runs += [measure(run_library, args.epochs, args.gpu, c) for c in args.configs.split(',')]
     print(f'{"trainer":32s} {"tokens/sec":>11s} {"wall s":>8s} {"loss/token":>11s} {"peak MiB":>9s}')

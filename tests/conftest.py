@@ -1,6 +1,7 @@
 """Shared fixtures: seeds, the corpus (from FRA_ENG_ZIP or the cache), a model that memorised a few pairs."""
 import os
 
+import seq2seq_attention  # noqa: F401  (first: it prepares MXNet, see its docstring)
 import mxnet as mx
 import pytest
 

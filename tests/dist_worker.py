@@ -8,6 +8,7 @@ import json
 import os
 import sys
 
+import seq2seq_attention  # noqa: F401  (first: it prepares MXNet, see its docstring)
 import mxnet as mx
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -1,7 +1,8 @@
 """Data parallelism across processes with MXNet's `dist_sync` kvstore, on 127.0.0.1 only.
 
 The test starts MXNet's parameter server the standard way (a scheduler and a server process
-with DMLC_ROLE set, which run the server when they import mxnet) and two worker processes
+with DMLC_ROLE set, which run the server when they import mxnet; they import it through
+seq2seq_attention, which NumPy 2 needs) and two worker processes
 (tests/dist_worker.py), each training on half of every batch. Worker 1 initializes its model
 with another seed, so the workers start equal only if worker 0's parameters reach worker 1
 before its first gradient. Both workers must end with the same parameters, equal to one
@@ -13,8 +14,10 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import seq2seq_attention  # noqa: F401  (first: it prepares MXNet, see its docstring)
 import mxnet as mx
 import numpy as onp
 
@@ -42,6 +45,17 @@ def start(role, env, log_dir, args):
                             stdout=log, stderr=subprocess.STDOUT, cwd=HERE)
 
 
+def wait_for_workers(workers, servers, log_dir):
+    """Wait until the workers exit; fail at once if one fails or a server process dies early."""
+    deadline = time.monotonic() + TIMEOUT
+    while any(w.poll() is None for w in workers):
+        failed = [p for p in workers + servers if p.poll() not in (None, 0)]
+        assert not failed, f'a process exited with status {failed[0].returncode}\n{logs(log_dir)}'
+        assert time.monotonic() < deadline, f'workers still running after {TIMEOUT} s\n{logs(log_dir)}'
+        time.sleep(0.5)
+    assert all(w.returncode == 0 for w in workers), logs(log_dir)
+
+
 def logs(log_dir):
     """Everything the processes printed, for a failure message."""
     return '\n'.join(f'--- {p.name}\n{p.read_text()[-3000:]}' for p in sorted(log_dir.iterdir()))
@@ -56,13 +70,12 @@ def test_two_workers_end_equal_to_one_process_on_the_union_of_their_batches(tmp_
                DMLC_NODE_HOST='127.0.0.1', DMLC_INTERFACE='lo')  # loopback only
     procs = []
     try:
-        procs.append(start('scheduler', env, log_dir, ['-c', 'import mxnet']))
-        procs.append(start('server', env, log_dir, ['-c', 'import mxnet']))
+        procs.append(start('scheduler', env, log_dir, ['-c', 'import seq2seq_attention']))
+        procs.append(start('server', env, log_dir, ['-c', 'import seq2seq_attention']))
         workers = [start('worker', env, log_dir, [str(HERE / 'dist_worker.py'), str(out)])
                    for _ in range(2)]
         procs += workers
-        for worker in workers:
-            assert worker.wait(timeout=TIMEOUT) == 0, logs(log_dir)
+        wait_for_workers(workers, procs[:2], log_dir)
         for server in procs[:2]:  # they leave once the workers are done
             assert server.wait(timeout=60) == 0, logs(log_dir)
     finally:

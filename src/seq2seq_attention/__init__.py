@@ -3,9 +3,31 @@
 The library behind the book: data (`data`), attention (`attention`), encoder/decoder models
 (`models`), training (`training`), decoding and BLEU (`decoding`), checkpoints (`checkpoint`)
 and the book's figures (`plotting`).
-"""
-from mxnet import npx
 
+Importing it first prepares MXNet 1.9.1 for today's Python stacks before MXNet is loaded:
+NumPy names and `distutils` that MXNet still reads (`compat`), the same CPU kernels on every
+machine (`cpu`), and the CUDA 11 libraries of its GPU build from pip wheels (`cuda`).
+"""
+from .compat import ensure_distutils, plain_operator_parameters, restore_numpy_names
+from .cpu import pin_cpu_kernels
+from .cuda import load_cuda_libraries
+
+restore_numpy_names()
+ensure_distutils()
+pin_cpu_kernels()
+load_cuda_libraries()
+
+try:
+    from mxnet import npx
+except ModuleNotFoundError as e:
+    if e.name != 'mxnet':
+        raise
+    raise ModuleNotFoundError(
+        'MXNet is not installed. Install it and d2l without their dependencies, whose pins '
+        'are stale (README, "Three stacks"): pip install --no-deps -r requirements-mxnet.txt, '
+        'or pip install --no-deps mxnet==1.9.1 d2l==1.0.3', name='mxnet') from None
+
+plain_operator_parameters()  # NumPy 2 writes np.int64(4) where MXNet expects 4
 npx.set_np()  # every module here uses MXNet's NumPy interface
 
 from .attention import (AdditiveAttention, DotProductAttention, MLPAttention,  # noqa: E402
