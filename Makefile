@@ -1,18 +1,33 @@
 # The two commands of the README: `make book` (set up, render the book) and `make test`
-# (set up, run every test). Both create .venv from requirements.txt when it is missing or stale.
+# (set up, run every test). Both create $(VENV) when it is missing, stale, or made by another
+# Python. The stack follows $(PYTHON)'s version: 3.11, 3.12 or 3.13 (README, "Three stacks").
+#   make test PYTHON=python3.13              another Python (or PYENV_VERSION=3.13.0 make test)
+#   make test PYTHON=python3.13 VENV=.venv-3.13   keep each stack's environment
+#   make test NBVAL=                         the library's tests only, no chapter re-executed
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
+SUPPORTED := 3.11 3.12 3.13
+PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+STAMP := $(BIN)/.installed-python$(PY_VERSION)
+# The chapters that `make test` re-executes under nbval
+NBVAL ?= book
 
-.PHONY: setup book test train browser
+.PHONY: setup book test train browser colab-test
 
-$(BIN)/.installed: requirements.txt requirements-base.txt pyproject.toml
+$(STAMP): requirements.txt requirements-mxnet.txt pyproject.toml
+	@case " $(SUPPORTED) " in *" $(PY_VERSION) "*) ;; *) \
+	    echo "error: '$(PYTHON)' is Python $(or $(PY_VERSION),?), not one of the supported" \
+	         "$(SUPPORTED): run make with PYTHON=python3.13 (say), or PYENV_VERSION=3.13.0" >&2; \
+	    exit 1;; esac
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -r requirements-mxnet.txt
 	touch $@
 
-setup: $(BIN)/.installed
+setup: $(STAMP)
 
 # Train the chapter's model from the command line and print its translations
 train: setup
@@ -28,4 +43,9 @@ browser:
 # The library's tests, the book's build and browser tests (tests/), and every chapter
 # re-executed by nbval, its outputs compared with the stored ones (timings masked)
 test: setup browser
-	$(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with book/nbval-sanitize.cfg
+	$(BIN)/python -m pytest tests $(NBVAL) $(if $(NBVAL),--nbval --nbval-sanitize-with book/nbval-sanitize.cfg)
+
+# Colab's default runtime, simulated: a fresh Python 3.13 with Colab's preinstalled packages
+# runs each chapter's install cell (the repository URL pointed at this checkout), then nbval
+colab-test:
+	bash scripts/colab-simulation.sh
