@@ -48,4 +48,4 @@ test: setup browser
 # Colab's default runtime, simulated: a fresh Python 3.13 with Colab's preinstalled packages
 # runs each chapter's install cell (the repository URL pointed at this checkout), then nbval
 colab-test:
-	bash scripts/colab-simulation.sh
+	bash tests/colab/simulate.sh
