@@ -17,7 +17,7 @@ NBVAL ?= book
 
 $(STAMP): requirements.txt requirements-mxnet.txt pyproject.toml
 	@case " $(SUPPORTED) " in *" $(PY_VERSION) "*) ;; *) \
-	    echo "error: '$(PYTHON)' is Python $(or $(PY_VERSION),?), not one of the supported" \
+	    echo "error: '$(PYTHON)' is $(if $(PY_VERSION),Python $(PY_VERSION),not a Python that runs), not one of the supported" \
 	         "$(SUPPORTED): run make with PYTHON=python3.13 (say), or PYENV_VERSION=3.13.0" >&2; \
 	    exit 1;; esac
 	rm -rf $(VENV)

@@ -369,3 +369,18 @@ def test_page_shows_no_error_output(visit, name, docname, path):
     errors = [line for text in page.output_texts for line in text.splitlines()
               if ERROR_LINE.match(line)]
     assert not errors, f'{path}: output lines that report errors: {errors}'
+
+
+def test_every_chapter_has_the_same_install_cell_and_it_installs_mxnet_without_its_pins():
+    """One install cell for all chapters (tests/colab/simulate.sh runs it), within 80 columns,
+    that installs MXNet and d2l with --no-deps (their numpy pins cannot be met on Colab)."""
+    cells = {}
+    for docname in CHAPTERS:
+        code = [c for c in nbformat.read(ROOT / f'{docname}.ipynb', as_version=4).cells
+                if c.cell_type == 'code']
+        cells[docname] = code[0].source
+    assert len(set(cells.values())) == 1, f'install cells differ: {sorted(cells)}'
+    source = next(iter(cells.values()))
+    assert max(len(line) for line in source.splitlines()) <= 80
+    no_deps = [line for line in source.splitlines() if '--no-deps' in line]
+    assert no_deps and all(name in no_deps[0] for name in ('==1.9.1', 'd2l==1.0.3')), source

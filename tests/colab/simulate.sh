@@ -87,11 +87,14 @@ if changed:
              f'{changed}')
 print('added by the install cell:', ', '.join(sorted(after[n] for n in after if n not in before)))
 EOF
-"$VENV/bin/python" -c "
-import importlib.metadata as md, sys
-direct = md.distribution('seq2seq-attention').read_text('direct_url.json') or ''
-assert 'file://$SNAPSHOT' in direct, direct
-print('seq2seq-attention installed from', direct)"
+"$VENV/bin/python" - "$(git -C "$SNAPSHOT" rev-parse HEAD)" "$URL" <<'EOF'
+import importlib.metadata as md, json, sys
+direct = json.loads(md.distribution('seq2seq-attention').read_text('direct_url.json') or '{}')
+# pip records the URL as the cell wrote it; git fetched the snapshot's commit in its place
+assert direct.get('url') == sys.argv[2], direct
+assert direct.get('vcs_info', {}).get('commit_id') == sys.argv[1], direct
+print(f'seq2seq-attention installed from {sys.argv[2]}, commit {sys.argv[1][:12]} (the snapshot)')
+EOF
 
 echo "== 5. the install cell on a GPU runtime (pip recorded, not run)"
 mkdir -p "$WORK/gpu-bin"
@@ -102,7 +105,7 @@ chmod +x "$WORK/gpu-bin/nvidia-smi" "$WORK/gpu-bin/pip"
 import json, sys
 cells = [c for c in json.load(open('${CHAPTERS%% *}'))['cells'] if c['cell_type'] == 'code']
 open('$WORK/install_cell.ipy', 'w').write(''.join(cells[0]['source']))"
-PATH="$WORK/gpu-bin:$VENV/bin:$PATH" "$VENV/bin/ipython" --quick --no-banner \
+PATH="$WORK/gpu-bin:$VENV/bin:$PATH" "$VENV/bin/ipython" --quick --no-banner --TerminalInteractiveShell.term_title=False \
     -c "import google.colab; get_ipython().safe_execfile_ipy('$WORK/install_cell.ipy', raise_exceptions=True)"
 cat "$WORK/pip-calls.txt"
 grep -q -- "seq2seq-attention\[gpu\] @ git+$URL" "$WORK/pip-calls.txt"
