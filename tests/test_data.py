@@ -1,6 +1,5 @@
 """The corpus pipeline: locating and verifying the archive, preprocessing, vocabularies, batches."""
 import io
-import os
 import urllib.error
 import zipfile
 from pathlib import Path

@@ -34,7 +34,7 @@ def _removed_financial(name):
     def removed(*args, **kwargs):
         raise RuntimeError(_FINANCIAL.format(name))
     removed.__name__ = removed.__qualname__ = name
-    removed.__doc__ = f'Removed from NumPy 1.20 (NEP 32); calling it raises RuntimeError.'
+    removed.__doc__ = 'Removed from NumPy 1.20 (NEP 32); calling it raises RuntimeError.'
     return removed
 
 
