@@ -20,7 +20,7 @@ def test_train_save_and_translate(corpus_path, tmp_path, capsys):
         beam_search(c.net, s, c.src_vocab, c.tgt_vocab, c.info['num_steps'], mx.cpu(),
                     beam_size=3, alpha=0.75)[0] for s in ('Go .', 'I lost.')]
     assert main(['translate', '--checkpoint', str(ckpt), 'Go .', '--beam', '0']) == 2
-    assert 'beam_size must be a positive int' in capsys.readouterr().err
+    assert 'beam_size must be an int >= 1, got 0' in capsys.readouterr().err
 
 
 def test_errors_are_one_line_with_status_2(tmp_path, capsys):

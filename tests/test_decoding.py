@@ -139,10 +139,10 @@ def test_a_beam_wide_enough_to_keep_every_prefix_finds_the_best_output(decoder, 
 
 
 def test_beam_search_works_with_the_plain_decoder():
-    net = build_seq2seq(12, 9, 4, 8, 2, decoder='plain')
-    net.initialize()
     from seq2seq_attention import Vocab
     vocab = Vocab([['a', 'b', 'c']], reserved_tokens=['<pad>', '<bos>', '<eos>'])
+    net = build_seq2seq(len(vocab), len(vocab), 4, 8, 2, decoder='plain')
+    net.initialize()
     translation, _ = beam_search(net, 'a b c', vocab, vocab, 5, CPU, beam_size=3)
     assert len(translation.split()) <= 5
 

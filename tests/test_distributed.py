@@ -3,11 +3,12 @@
 The test starts MXNet's parameter server the standard way (a scheduler and a server process
 with DMLC_ROLE set, which run the server when they import mxnet; they import it through
 seq2seq_attention, which NumPy 2 needs) and two worker processes
-(tests/dist_worker.py), each training on half of every batch. Worker 1 initializes its model
-with another seed, so the workers start equal only if worker 0's parameters reach worker 1
-before its first gradient. Both workers must end with the same parameters, equal to one
-process trained on the whole batches. Every process the test
-starts is stopped by it, also when it fails.
+(tests/dist_worker.py), each training on its share of every batch (batches of 3, 3 and 2
+examples: shares of 2 and 1, then 1 and 1). Worker 1 initializes its model with another seed,
+so the workers start equal only if worker 0's parameters reach worker 1 before its first
+gradient. Both workers must end with the same parameters, equal to one process trained on the
+whole batches, and report that process's losses and token counts (those of all workers
+together). Every process the test starts is stopped by it, also when it fails.
 """
 import json
 import os
@@ -94,13 +95,16 @@ def test_two_workers_end_equal_to_one_process_on_the_union_of_their_batches(tmp_
 
     # one process, the whole batches (the union of the workers' halves)
     set_seed(0)
-    data_iter, src_vocab, tgt_vocab = tiny_data()
+    data_iter, src_vocab, tgt_vocab = tiny_data(batch_size=dist_worker.BATCH_SIZE)
     net, history = dist_worker.train(data_iter, src_vocab, tgt_vocab)
     reference = {n: p.data().asnumpy() for n, p in net._collect_params_with_prefix().items()}
     assert reference.keys() == params[0].keys()
     for name, value in reference.items():
         onp.testing.assert_allclose(params[0][name].asnumpy(), value, rtol=1e-4, atol=1e-5,
                                     err_msg=name)
-    # and training moved the parameters: the reference's loss fell (so did the workers', who
-    # hold the same parameters; their own histories are over half batches, too noisy to rank)
+    # every worker reports the figures of all workers together: the single process's
+    for r in ranks:
+        assert r['tokens'] == history.tokens, r['rank']
+        onp.testing.assert_allclose(r['history'], history, rtol=1e-5, err_msg=r['rank'])
+    # and training moved the parameters: the loss fell
     assert history[-1] < history[0]

@@ -164,3 +164,24 @@ def test_a_padded_batch_matches_each_sentence_run_alone():
         for name in grads:
             onp.testing.assert_allclose(grads[name], total[name], rtol=1e-4, atol=1e-5,
                                         err_msg=f'{name} (hybridized={hybridize})')
+
+
+def test_stacked_lstm_computes_what_gluons_lstm_does():
+    """The LSTM used where dropout acts between layers is Gluon's LSTM, layer by layer."""
+    from mxnet.gluon import rnn
+    from seq2seq_attention.models import StackedLSTM
+    reference, stacked = rnn.LSTM(8, 2), StackedLSTM(8, 2, dropout=0.0)
+    reference.initialize(init.Xavier())
+    stacked.initialize()
+    X = np.random.uniform(size=(5, 3, 4))  # (num_steps, batch_size, input_size)
+    state = [np.random.uniform(size=(2, 3, 8)) for _ in range(2)]
+    reference(X, state)
+    stacked(X, state)  # infer the shapes, then copy the weights layer by layer
+    ours = stacked._collect_params_with_prefix()
+    for name, p in reference._collect_params_with_prefix().items():
+        _, layer, rest = name.split('.')  # _unfused.1.i2h_weight: layer 1's i2h_weight
+        ours[f'layers.{layer}._unfused.0.{rest}'].set_data(p.data())
+    expected, (h, c) = reference(X, state)
+    got, (h2, c2) = stacked(X, state)
+    for a, b in ((expected, got), (h, h2), (c, c2)):
+        onp.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-5, atol=1e-6)

@@ -29,7 +29,7 @@ from seq2seq_attention import (DotProductAttention, MLPAttention, Vocab, build_d
                                build_seq2seq, masked_softmax, set_seed)
 from seq2seq_attention.cpu import MODE_VARIABLE, cpu_flags
 from seq2seq_attention.decoding import beam_search_batch, bleu, corpus_bleu, translate_batch
-from seq2seq_attention.training import MaskedSoftmaxCELoss, decoder_inputs, train_s2s
+from seq2seq_attention.training import MaskedSoftmaxCELoss, train_s2s
 
 REFERENCE = Path(__file__).resolve().parent / 'data' / 'operator_digests.json'
 PAIRS = [('i am home .', 'je suis chez moi .'), ('he is calm .', 'il est calme .'),

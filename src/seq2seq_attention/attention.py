@@ -11,6 +11,8 @@ import mxnet as mx
 from mxnet import npx
 from mxnet.gluon import nn
 
+from .checks import check_whole_numbers
+
 
 def check_valid_lens(valid_lens, batch_size, num_queries, num_keys, check_values=True):
     """Raise a clear error unless `valid_lens` is 1-D or 2-D, of matching shape, within [1, num_keys].
@@ -22,11 +24,8 @@ def check_valid_lens(valid_lens, batch_size, num_queries, num_keys, check_values
     if valid_lens.shape not in ((batch_size,), (batch_size, num_queries)):
         raise ValueError(f'valid_lens has shape {valid_lens.shape}, expected ({batch_size},) '
                          f'or ({batch_size}, {num_queries})')
-    if check_values and valid_lens.size:
-        low, high = float(valid_lens.min()), float(valid_lens.max())
-        if low < 1 or high > num_keys:
-            raise ValueError(f'valid_lens must lie in [1, {num_keys}] (the number of keys), '
-                             f'got values from {low:g} to {high:g}')
+    if check_values:  # whole numbers from 1 to the number of keys (NaN is refused too)
+        check_whole_numbers('valid_lens', valid_lens, 1, num_keys)
 
 
 def _namespace(X):

@@ -33,6 +33,7 @@ def save_checkpoint(path, net, src_vocab, tgt_vocab, hparams, info=None):
     `info` is any JSON-serialisable dict worth keeping with the model (say, its `num_steps`).
     """
     path = Path(path)
+    _check_vocab_sizes(path, net, src_vocab, tgt_vocab)
     meta = {'format_version': FORMAT_VERSION, 'hparams': dict(hparams), 'info': info or {},
             'src_vocab': list(src_vocab.idx_to_token), 'tgt_vocab': list(tgt_vocab.idx_to_token)}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,15 +63,33 @@ def _read(path):
                 arrays = mx.nd.load(os.path.join(tmpdir, 'model.params'))
     except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, mx.MXNetError) as e:
         raise CheckpointError(f'{path}: not a readable checkpoint ({e})') from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f'{path}: meta.json holds a {type(meta).__name__}, not an object')
     if meta.get('format_version') != FORMAT_VERSION:
         raise CheckpointError(f'{path}: format version {meta.get("format_version")}, '
                               f'expected {FORMAT_VERSION}')
+    for key, kind in (('hparams', dict), ('info', dict), ('src_vocab', list),
+                      ('tgt_vocab', list)):
+        if not isinstance(meta.get(key), kind):
+            raise CheckpointError(f'{path}: meta.json has no {kind.__name__} {key!r}')
     return meta, arrays
+
+
+def _check_vocab_sizes(path, net, src_vocab, tgt_vocab):
+    """Raise unless each vocabulary has as many tokens as the model's embedding for it."""
+    for name, vocab, block in (('src_vocab', src_vocab, net.encoder),
+                               ('tgt_vocab', tgt_vocab, net.decoder)):
+        embedding = getattr(block, 'embedding', None)
+        if vocab is not None and embedding is not None \
+                and len(vocab) != embedding.weight.shape[0]:
+            raise CheckpointError(f'{path}: its {name} holds {len(vocab)} tokens, but the '
+                                  f'model embeds {embedding.weight.shape[0]}')
 
 
 def load_parameters(path, net, src_vocab=None, tgt_vocab=None, ctx=None):
     """Load a checkpoint's parameters into `net`, after checking shapes and vocabularies."""
     meta, arrays = _read(path)
+    _check_vocab_sizes(path, net, src_vocab, tgt_vocab)
     for name, vocab in (('src_vocab', src_vocab), ('tgt_vocab', tgt_vocab)):
         if vocab is not None and list(vocab.idx_to_token) != meta[name]:
             raise CheckpointError(f'{path}: its {name} ({len(meta[name])} tokens) differs from '
@@ -99,8 +118,14 @@ def load_parameters(path, net, src_vocab=None, tgt_vocab=None, ctx=None):
 def load_checkpoint(path, ctx=None):
     """Rebuild the model a checkpoint describes; return a `Checkpoint` (net, vocabularies, ...)."""
     meta, _ = _read(path)
-    src_vocab = Vocab.from_idx_to_token(meta['src_vocab'])
-    tgt_vocab = Vocab.from_idx_to_token(meta['tgt_vocab'])
-    net = build_seq2seq(**meta['hparams'])
+    try:
+        src_vocab = Vocab.from_idx_to_token(meta['src_vocab'])
+        tgt_vocab = Vocab.from_idx_to_token(meta['tgt_vocab'])
+        net = build_seq2seq(**meta['hparams'])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f'{path}: its metadata does not describe a model ({e})') from None
+    # the vocabularies must fit the model the hyperparameters build; the parameters' shapes
+    # are then checked against that model
+    _check_vocab_sizes(path, net, src_vocab, tgt_vocab)
     load_parameters(path, net, src_vocab, tgt_vocab, ctx)
     return Checkpoint(net, src_vocab, tgt_vocab, meta['hparams'], meta['info'])

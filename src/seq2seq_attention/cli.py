@@ -72,47 +72,86 @@ def cmd_translate(args):
     """Load a checkpoint and translate the given sentences."""
     ctxs = _contexts(args.ctx)
     ckpt = load_checkpoint(args.checkpoint, ctxs)
+    num_steps = ckpt.info.get('num_steps')
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
+        raise CheckpointError(f'{args.checkpoint}: its info holds no num_steps (a positive '
+                              f'int), got {num_steps!r}')
     translations = _translate(ckpt.net, args.sentences, ckpt.src_vocab, ckpt.tgt_vocab,
-                              ckpt.info['num_steps'], ctxs, args.beam, args.alpha)
+                              num_steps, ctxs, args.beam, args.alpha)
     print('\n'.join(translations))
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (exit status 2)."""
+
+    def error(self, message):
+        """Print `prog: error: message` and exit with status 2."""
+        self.exit(2, f'{self.prog}: error: {message}\n')
+
+
+def _number(kind, low, high=None, high_open=False):
+    """An argparse type: `kind` (int or float) in [low, high] (or [low, high))."""
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'{text!r} is not a {kind.__name__}') from None
+        above = high is not None and (value >= high if high_open else value > high)
+        if not value == value or value < low or above:  # NaN fails value == value
+            where = (f'>= {low}' if high is None
+                     else f'in [{low}, {high}{")" if high_open else "]"}')
+            raise argparse.ArgumentTypeError(f'{text} is not {where}')
+        return value
+    convert.__name__ = kind.__name__  # argparse names the type in its messages
+    return convert
 
 
 def build_parser():
     """The argument parser for both commands."""
-    parser = argparse.ArgumentParser(prog='seq2seq-attention', description=__doc__.split('\n')[0])
-    sub = parser.add_subparsers(dest='command', required=True)
+    parser = _Parser(prog='seq2seq-attention', description=__doc__.split('\n')[0])
+    sub = parser.add_subparsers(dest='command', required=True, parser_class=_Parser)
     train = sub.add_parser('train', help="train the chapter's model and translate its sentences")
-    train.add_argument('--epochs', type=int, default=200)
-    train.add_argument('--lr', type=float, default=0.005)
-    train.add_argument('--batch-size', type=int, default=64)
-    train.add_argument('--num-steps', type=int, default=10)
-    train.add_argument('--num-examples', type=int, default=600)
-    train.add_argument('--embed-size', type=int, default=32)
-    train.add_argument('--num-hiddens', type=int, default=32)
-    train.add_argument('--num-layers', type=int, default=2)
-    train.add_argument('--dropout', type=float, default=0.0)
+    positive = _number(int, 1)
+    train.add_argument('--epochs', type=positive, default=200)
+    train.add_argument('--lr', type=_number(float, 1e-12), default=0.005)
+    train.add_argument('--batch-size', type=positive, default=64)
+    train.add_argument('--num-steps', type=positive, default=10)
+    train.add_argument('--num-examples', type=positive, default=600)
+    train.add_argument('--embed-size', type=positive, default=32)
+    train.add_argument('--num-hiddens', type=positive, default=32)
+    train.add_argument('--num-layers', type=positive, default=2)
+    train.add_argument('--dropout', type=_number(float, 0, 1, high_open=True), default=0.0)
     train.add_argument('--decoder', choices=['attention', 'plain'], default='attention')
     train.add_argument('--attention', choices=['mlp', 'dot'], default='mlp')
     train.add_argument('--data', help='fra-eng.zip to use (default: $FRA_ENG_ZIP, data/, download)')
     train.add_argument('--save', help='write a checkpoint here after training')
-    train.add_argument('--seed', type=int, default=0)
+    train.add_argument('--seed', type=_number(int, 0, 2 ** 32 - 1), default=0)
     translate = sub.add_parser('translate', help='translate sentences with a saved checkpoint')
     translate.add_argument('--checkpoint', required=True)
     translate.add_argument('sentences', nargs='+')
     for p in (train, translate):
         p.add_argument('--ctx', choices=['cpu', 'gpu', 'all-gpus'], default='cpu')
         p.add_argument('--beam', type=int, default=1, help='beam width (1: greedy)')
-        p.add_argument('--alpha', type=float, default=0.75, help='length penalty for --beam > 1')
+        p.add_argument('--alpha', type=_number(float, -1e9), default=0.75,
+                       help='length penalty for --beam > 1')
     return parser
 
 
 def main(argv=None):
-    """Run the command line; errors are printed as one line, with exit status 2."""
+    """Run the command line; errors are printed as one line, with exit status 2.
+
+    An error the library foresees prints its message; anything else (a bug, or MXNet's own
+    error) prints its type and first line: never a traceback.
+    """
     args = build_parser().parse_args(argv)
     try:
         (cmd_train if args.command == 'train' else cmd_translate)(args)
     except (CorpusError, CorpusNotFoundError, CheckpointError, ValueError, TypeError) as e:
         print(f'error: {e}', file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 (the command line promises one line, not a traceback)
+        first = (str(e).strip().splitlines() or [''])[0]
+        print(f'error: {type(e).__name__}: {first}', file=sys.stderr)
         return 2
     return 0
 

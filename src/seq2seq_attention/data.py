@@ -27,6 +27,8 @@ import numpy as onp
 from d2l import mxnet as d2l
 from mxnet import np
 
+from .checks import check_int, check_same_length, check_whole_numbers
+
 FRA_ENG_URL, FRA_ENG_ZIP_SHA1 = d2l.DATA_HUB['fra-eng']
 FRA_TXT_SHA1 = 'c43f99dce27311d3afd4d3e0716848194cfcc103'
 FRA_TXT_MEMBER = 'fra-eng/fra.txt'
@@ -241,6 +243,7 @@ def truncate_pad(line, num_steps, padding_token):
 
 def build_array_nmt(lines, vocab, num_steps):
     """Return token indices (with `<eos>`, truncated/padded to `num_steps`) and valid lengths."""
+    num_steps = check_int('num_steps', num_steps, low=1)
     lines = [vocab[line] + [vocab['<eos>']] for line in lines]
     array = np.array([truncate_pad(line, num_steps, vocab['<pad>']) for line in lines],
                      dtype='int32')  # (num_examples, num_steps)
@@ -265,10 +268,12 @@ class BatchIterator:
     """
 
     def __init__(self, arrays, batch_size, shuffle=True, bucket=False, length_step=1):
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
-        self.arrays, self.batch_size = tuple(arrays), batch_size
-        self.shuffle, self.bucket, self.length_step = shuffle, bucket, length_step
+        self.arrays = tuple(arrays)
+        self.batch_size = check_int('batch_size', batch_size, low=1)
+        self.bucket = bucket if isinstance(bucket, bool) else check_int('bucket', bucket, low=0)
+        self.length_step = check_int('length_step', length_step, low=1)
+        self.shuffle = shuffle
+        _check_arrays(self.arrays)
         self.num_examples = self.arrays[0].shape[0]
         if bucket:
             if len(self.arrays) != 4:
@@ -278,6 +283,11 @@ class BatchIterator:
 
     def __len__(self):
         return math.ceil(self.num_examples / self.batch_size)
+
+    def batch_sizes(self):
+        """The number of examples in each batch of an epoch (the last one may hold fewer)."""
+        return [min(self.batch_size, self.num_examples - i)
+                for i in range(0, self.num_examples, self.batch_size)]
 
     def _cut_length(self, longest, num_steps):
         """The longest valid length rounded up to a multiple of `length_step` (at most num_steps)."""
@@ -306,30 +316,75 @@ class BatchIterator:
             yield tuple(arrays)
 
 
+def _check_arrays(arrays):
+    """Raise unless `arrays` hold equally many examples, laid out as `BatchIterator` reads them.
+
+    With four arrays `(X, X_valid_len, Y, Y_valid_len)`, every valid length must be a whole
+    number from 1 to its sentences' `num_steps` (MXNet would silently compute garbage).
+    """
+    if not arrays or not all(hasattr(a, 'shape') and a.ndim >= 1 for a in arrays):
+        raise ValueError('arrays must be one or more arrays with a first (example) axis')
+    counts = [a.shape[0] for a in arrays]
+    if len(set(counts)) > 1 or counts[0] < 1:
+        raise ValueError(f'arrays must hold equally many examples (at least one), '
+                         f'got {counts}')
+    if len(arrays) == 4 and arrays[0].ndim == 2 and arrays[2].ndim == 2:
+        for name, tokens, valid_len in (('X', arrays[0], arrays[1]),
+                                        ('Y', arrays[2], arrays[3])):
+            if tokens.shape[1] < 1:
+                raise ValueError(f'{name} must hold at least one step, got shape '
+                                 f'{tokens.shape}')
+            check_whole_numbers(f'{name}_valid_len', valid_len, 1, tokens.shape[1])
+
+
+def _shard_bounds(n, num_parts, rank):
+    """Where part `rank` of `n` examples starts and ends, as `numpy.array_split` cuts them:
+    the first `n % num_parts` parts hold one example more than the others."""
+    size, extra = divmod(n, num_parts)
+    start = rank * size + min(rank, extra)
+    return start, start + size + (rank < extra)
+
+
 class ShardedBatches:
     """Worker `rank`'s share of every batch of `data_iter`, for data parallelism across processes.
 
-    Every batch is cut into `num_parts` consecutive slices of (almost) equal size; worker `rank`
-    gets slice `rank`. All workers must draw the same batches (the same seed), and every batch
-    must hold at least `num_parts` examples so that no worker is left without data.
+    Every batch is cut into `num_parts` consecutive slices whose sizes differ by at most one
+    (as `numpy.array_split` cuts); worker `rank` gets slice `rank`. All workers must draw the
+    same batches (the same seed), and every batch must hold at least `num_parts` examples, so
+    that no worker is left with an empty slice: that is checked before the first batch when
+    `data_iter` can tell its batch sizes (a `BatchIterator` can), else batch by batch.
     """
 
     def __init__(self, data_iter, rank, num_parts):
-        if not 0 <= rank < num_parts:
-            raise ValueError(f'rank must lie in [0, {num_parts}), got {rank}')
-        self.data_iter, self.rank, self.num_parts = data_iter, rank, num_parts
+        self.num_parts = check_int('num_parts', num_parts, low=1)
+        self.rank = check_int('rank', rank, low=0, high=self.num_parts - 1)
+        self.data_iter = data_iter
+        if hasattr(data_iter, 'batch_sizes'):
+            for n in data_iter.batch_sizes():
+                self._check_batch(n)
+
+    def _check_batch(self, n):
+        """Refuse a batch too small to give every worker at least one example."""
+        if n < self.num_parts:
+            raise ValueError(f'a batch of {n} examples cannot be shared by {self.num_parts} '
+                             f'workers: make every batch (the last one too) hold at least '
+                             f'{self.num_parts}')
 
     def __len__(self):
         return len(self.data_iter)
 
+    def batch_sizes(self):
+        """The number of examples in this worker's share of each batch."""
+        bounds = [_shard_bounds(n, self.num_parts, self.rank)
+                  for n in self.data_iter.batch_sizes()]
+        return [end - start for start, end in bounds]
+
     def __iter__(self):
         for batch in self.data_iter:
             n = batch[0].shape[0]
-            if n < self.num_parts:
-                raise ValueError(f'a batch of {n} examples cannot be shared by '
-                                 f'{self.num_parts} workers')
-            size = math.ceil(n / self.num_parts)
-            yield tuple(a[self.rank * size:(self.rank + 1) * size] for a in batch)
+            self._check_batch(n)
+            start, end = _shard_bounds(n, self.num_parts, self.rank)
+            yield tuple(a[start:end] for a in batch)
 
 
 def build_data_iter(source, target, batch_size, num_steps, src_vocab=None, tgt_vocab=None,
@@ -339,6 +394,9 @@ def build_data_iter(source, target, batch_size, num_steps, src_vocab=None, tgt_v
     `bucket` and `length_step` batch sentences of similar lengths and cut the padding (see
     `BatchIterator`).
     """
+    check_same_length('source', source, 'target', target)
+    if not source:
+        raise ValueError('source and target hold no sentences')
     src_vocab = src_vocab if src_vocab is not None else build_vocab(source, min_freq)
     tgt_vocab = tgt_vocab if tgt_vocab is not None else build_vocab(target, min_freq)
     src_array, src_valid_len = build_array_nmt(source, src_vocab, num_steps)
@@ -353,6 +411,7 @@ def load_data_nmt(batch_size, num_steps, num_examples=600, path=None, bucket=Fal
 
     `bucket=True` batches sentences of similar lengths and cuts the padding (see `BatchIterator`).
     """
+    num_examples = check_int('num_examples', num_examples, low=1)
     source, target = tokenize_nmt(preprocess_nmt(read_data_nmt(path)), num_examples)
     return build_data_iter(source, target, batch_size, num_steps, bucket=bucket)
 
@@ -364,8 +423,9 @@ def split_pairs(source, target, num_train, num_test, seed=0):
     scores a sentence the model was trained on (the corpus holds many sentences with several
     translations each).
     """
-    if len(source) != len(target):
-        raise ValueError(f'source and target differ in length: {len(source)} vs {len(target)}')
+    check_same_length('source', source, 'target', target)
+    num_train = check_int('num_train', num_train, low=0)
+    num_test = check_int('num_test', num_test, low=0)
     order = onp.random.RandomState(seed).permutation(len(source))
     train = [(source[i], target[i]) for i in order[:num_train]]
     if len(train) < num_train:

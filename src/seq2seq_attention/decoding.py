@@ -11,6 +11,7 @@ import numpy as onp
 from d2l import mxnet as d2l
 from mxnet import np, npx
 
+from .checks import check_float, check_int, check_same_length, check_sentences
 from .data import preprocess_nmt, truncate_pad
 from .utils import as_ctx_list
 
@@ -30,6 +31,21 @@ def _source_tokens(sentence, src_vocab, num_steps):
     return src_tokens, min(len(tokens) + 1, num_steps)
 
 
+def _check_model(net, src_vocab, tgt_vocab, save_attention_weights):
+    """Raise unless the vocabularies fit the model's embeddings (and it has attention weights
+    to save, if asked)."""
+    for name, vocab, block in (('src_vocab', src_vocab, net.encoder),
+                               ('tgt_vocab', tgt_vocab, net.decoder)):
+        embedding = getattr(block, 'embedding', None)
+        if embedding is not None and len(vocab) != embedding.weight.shape[0]:
+            raise ValueError(f'{name} holds {len(vocab)} tokens but the model\'s '
+                             f'{type(block).__name__} embeds {embedding.weight.shape[0]}: '
+                             f'they do not belong together')
+    if save_attention_weights and not hasattr(net.decoder, 'attention_weights'):
+        raise ValueError(f'save_attention_weights=True, but {type(net.decoder).__name__} '
+                         f'has no attention weights')
+
+
 def _encode(net, sentences, src_vocab, num_steps, ctx):
     """Encode source sentences; return the decoder's initial state and the valid lengths."""
     rows, valid_lens = zip(*[_source_tokens(s, src_vocab, num_steps) for s in sentences])
@@ -38,10 +54,12 @@ def _encode(net, sentences, src_vocab, num_steps, ctx):
     return net.decoder.init_state(net.encoder(enc_X, enc_valid_len), enc_valid_len), valid_lens
 
 
-def _check_batch_size(batch_size):
-    """Raise a ValueError unless `batch_size` is a positive int."""
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
+def _check_arguments(net, sentences, src_vocab, tgt_vocab, num_steps, batch_size,
+                     save_attention_weights):
+    """Check what every decoding function takes; return sentences, num_steps, batch_size."""
+    _check_model(net, src_vocab, tgt_vocab, save_attention_weights)
+    return (check_sentences('sentences', sentences), check_int('num_steps', num_steps, low=1),
+            check_int('batch_size', batch_size, low=1))
 
 
 def _to_sentence(indices, tgt_vocab):
@@ -59,7 +77,8 @@ def translate_batch(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, batch_
     valid source length)`, one row per output token, the `<eos>` step included; otherwise the
     list of weights is None.
     """
-    _check_batch_size(batch_size)
+    sentences, num_steps, batch_size = _check_arguments(
+        net, sentences, src_vocab, tgt_vocab, num_steps, batch_size, save_attention_weights)
     ctx, eos = as_ctx_list(ctx)[0], tgt_vocab['<eos>']  # decoding runs on one context
     translations, all_weights = [], []
     for start in range(0, len(sentences), batch_size):
@@ -127,9 +146,10 @@ def beam_search_batch(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, beam
     `alpha=0` this is greedy decoding. Every sentence's hypotheses run through the decoder
     together, so the result is the same as decoding the sentences one by one.
     """
-    if not isinstance(beam_size, int) or beam_size < 1:
-        raise ValueError(f'beam_size must be a positive int, got {beam_size!r}')
-    _check_batch_size(batch_size)
+    beam_size = check_int('beam_size', beam_size, low=1)
+    alpha = check_float('alpha', alpha)
+    sentences, num_steps, batch_size = _check_arguments(
+        net, sentences, src_vocab, tgt_vocab, num_steps, batch_size, save_attention_weights)
     ctx = as_ctx_list(ctx)[0]  # decoding runs on one context
     translations, all_weights = [], []
     for start in range(0, len(sentences), batch_size):
@@ -209,8 +229,9 @@ def _beam_search_chunk(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, k, 
 def corpus_bleu(hypotheses, references):
     """Return sacrebleu's corpus BLEU (0-100) of translations against one reference each."""
     import sacrebleu
-    if len(hypotheses) != len(references):
-        raise ValueError(f'{len(hypotheses)} hypotheses but {len(references)} references')
+    check_same_length('hypotheses', hypotheses, 'references', references)
+    if not hypotheses:
+        raise ValueError('corpus_bleu needs at least one hypothesis and reference')
     # force=True: our sentences are tokenized on purpose (a space before punctuation), which
     # sacrebleu would otherwise warn about on stderr; the score is the same
     return sacrebleu.corpus_bleu(list(hypotheses), [list(references)], force=True).score
@@ -218,9 +239,9 @@ def corpus_bleu(hypotheses, references):
 
 def mean_bleu(hypotheses, references, k=2):
     """Return the average of d2l's sentence BLEU (0-1) over pairs of translations."""
-    if len(hypotheses) != len(references) or not hypotheses:
-        raise ValueError(f'need equally many (>0) hypotheses and references, got '
-                         f'{len(hypotheses)} and {len(references)}')
+    check_same_length('hypotheses', hypotheses, 'references', references)
+    if not hypotheses:
+        raise ValueError('mean_bleu needs at least one hypothesis and reference')
     return sum(bleu(h, r, k) for h, r in zip(hypotheses, references)) / len(hypotheses)
 
 

@@ -15,6 +15,7 @@ from mxnet import autograd, np
 from mxnet.gluon import nn, rnn
 
 from .attention import DotProductAttention, MLPAttention, check_valid_lens
+from .checks import check_choice, check_float, check_int, check_token_ids
 
 # What a HybridBlock keeps of its compiled graph (MXNet 1.9 Gluon)
 _GRAPH_ATTRS = ('_cached_graph', '_cached_op', '_cached_op_args', '_in_format', '_out_format')
@@ -102,10 +103,12 @@ class EncoderDecoder(SequenceBlock):
     def forward(self, enc_X, dec_X, enc_valid_lens=None):
         """Return the decoder's scores `(batch_size, num_steps, vocab_size)` for `dec_X`."""
         if not isinstance(enc_X, mx.sym.Symbol):
-            _check_tokens(enc_X)
-            _check_tokens(dec_X)
+            _check_tokens('enc_X', enc_X, self.encoder)
+            _check_tokens('dec_X', dec_X, self.decoder)
             if enc_valid_lens is None:
                 enc_valid_lens = _all_valid_lens(enc_X)
+            check_valid_lens(enc_valid_lens, enc_X.shape[0], 1, enc_X.shape[1],
+                             check_values=not autograd.is_recording())
             # one compiled graph per (source length, target length)
             self.use_num_steps((enc_X.shape[1], dec_X.shape[1]))
             self.encoder.use_num_steps(enc_X.shape[1])
@@ -124,11 +127,52 @@ def _all_valid_lens(X):
     return np.full((X.shape[0],), X.shape[1], dtype='int32', ctx=X.ctx)
 
 
-def _check_tokens(X):
-    """Raise a clear error unless `X` is a 2-D batch of token indices."""
-    if not hasattr(X, 'ndim') or X.ndim != 2:
-        raise ValueError(f'expected tokens of shape (batch_size, num_steps), got '
-                         f'{getattr(X, "shape", type(X).__name__)}')
+def _check_tokens(name, X, block):
+    """Raise a clear error unless `X` is a 2-D batch of indices into `block`'s embedding.
+
+    (MXNet would clip an index out of range.) The values are checked outside training only:
+    in training they come from the data, which `train_s2s` checks once.
+    """
+    embedding = getattr(block, 'embedding', None)
+    vocab_size = (embedding.weight.shape[0]
+                  if embedding is not None and not autograd.is_recording() else None)
+    check_token_ids(name, X, vocab_size)
+
+
+class StackedLSTM(nn.HybridBlock):
+    """A multi-layer LSTM that applies dropout between its layers, one layer at a time.
+
+    MXNet 1.9's CPU LSTM (oneDNN) ignores its `dropout` argument: training would silently run
+    without it. This block takes and returns what `rnn.LSTM(num_hiddens, num_layers)` does.
+    """
+
+    def __init__(self, num_hiddens, num_layers, dropout, **kwargs):
+        super().__init__(**kwargs)
+        self.num_layers = num_layers
+        self.layers = nn.HybridSequential()
+        for _ in range(num_layers):
+            self.layers.add(rnn.LSTM(num_hiddens))
+        self.dropout = nn.Dropout(dropout)
+
+    def hybrid_forward(self, F, X, state):
+        """X: (num_steps, batch_size, input_size); state: `[h, c]`, each (num_layers,
+        batch_size, num_hiddens). Return the top layer's outputs and the new `[h, c]`."""
+        # (num_layers, batch_size, num_hiddens) -> num_layers x (1, batch_size, num_hiddens)
+        hs = F.np.split(state[0], self.num_layers, axis=0)
+        cs = F.np.split(state[1], self.num_layers, axis=0)
+        for i, layer in enumerate(self.layers):
+            if i > 0:
+                X = self.dropout(X)
+            X, (hs[i], cs[i]) = layer(X, [hs[i], cs[i]])
+        # num_layers x (1, batch_size, num_hiddens) -> (num_layers, batch_size, num_hiddens)
+        return X, [F.np.concatenate(hs, axis=0), F.np.concatenate(cs, axis=0)]
+
+
+def make_lstm(num_hiddens, num_layers, dropout):
+    """Gluon's LSTM, or a `StackedLSTM` where there is dropout between layers to apply."""
+    if dropout > 0 and num_layers > 1:
+        return StackedLSTM(num_hiddens, num_layers, dropout)
+    return rnn.LSTM(num_hiddens, num_layers)
 
 
 class Seq2SeqEncoder(Encoder):
@@ -144,12 +188,12 @@ class Seq2SeqEncoder(Encoder):
         super().__init__(**kwargs)
         self.num_hiddens, self.num_layers = num_hiddens, num_layers
         self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = rnn.LSTM(num_hiddens, num_layers, dropout=dropout)
+        self.rnn = make_lstm(num_hiddens, num_layers, dropout)
 
     def forward(self, X, valid_lens=None, *args):
         """Return the outputs of all steps and the final `[h, c]` state of every layer."""
         if not isinstance(X, mx.sym.Symbol):
-            _check_tokens(X)
+            _check_tokens('X', X, self)
             batch_size, num_steps = X.shape
             if valid_lens is None:
                 valid_lens = _all_valid_lens(X)
@@ -194,7 +238,7 @@ class Seq2SeqDecoder(Decoder):
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = rnn.LSTM(num_hiddens, num_layers, dropout=dropout)
+        self.rnn = make_lstm(num_hiddens, num_layers, dropout)
         self.dense = nn.Dense(vocab_size, flatten=False)
 
     def init_state(self, enc_outputs, *args):
@@ -206,7 +250,7 @@ class Seq2SeqDecoder(Decoder):
     def forward(self, X, state):
         """Return the next-token scores `(batch_size, num_steps, vocab_size)` and the new state."""
         if not isinstance(X, mx.sym.Symbol):
-            _check_tokens(X)
+            _check_tokens('X', X, self)
         context, hidden_state = state
         outputs, h, c = self.run(X, context, hidden_state)
         return outputs, [context, [h, c]]
@@ -243,7 +287,7 @@ class Seq2SeqAttentionDecoder(AttentionDecoder):
         else:
             raise ValueError(f"attention must be 'mlp' or 'dot', got {attention!r}")
         self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = rnn.LSTM(num_hiddens, num_layers, dropout=dropout)
+        self.rnn = make_lstm(num_hiddens, num_layers, dropout)
         self.dense = nn.Dense(vocab_size, flatten=False)
         self._attention_weights = None
 
@@ -257,7 +301,7 @@ class Seq2SeqAttentionDecoder(AttentionDecoder):
         """Return the next-token scores `(batch_size, num_steps, vocab_size)` and the new state."""
         enc_outputs, hidden_state, enc_valid_lens = state
         if not isinstance(X, mx.sym.Symbol):
-            _check_tokens(X)
+            _check_tokens('X', X, self)
             if enc_valid_lens is None:
                 enc_valid_lens = _all_valid_lens(enc_outputs)
         outputs, h, c, self._attention_weights = self.run(X, enc_outputs, hidden_state,
@@ -302,6 +346,14 @@ class Seq2SeqAttentionDecoder(AttentionDecoder):
 def build_seq2seq(src_vocab_size, tgt_vocab_size, embed_size, num_hiddens, num_layers,
                   dropout=0.0, decoder='attention', attention='mlp'):
     """Build an (uninitialized) `EncoderDecoder` from its hyperparameters."""
+    src_vocab_size = check_int('src_vocab_size', src_vocab_size, low=1)
+    tgt_vocab_size = check_int('tgt_vocab_size', tgt_vocab_size, low=1)
+    embed_size = check_int('embed_size', embed_size, low=1)
+    num_hiddens = check_int('num_hiddens', num_hiddens, low=1)
+    num_layers = check_int('num_layers', num_layers, low=1)
+    dropout = check_float('dropout', dropout, low=0, high=1, high_open=True)
+    check_choice('decoder', decoder, ('attention', 'plain'))
+    check_choice('attention', attention, ('mlp', 'dot'))
     encoder = Seq2SeqEncoder(src_vocab_size, embed_size, num_hiddens, num_layers, dropout)
     if decoder == 'attention':
         dec = Seq2SeqAttentionDecoder(tgt_vocab_size, embed_size, num_hiddens, num_layers,

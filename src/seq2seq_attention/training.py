@@ -9,6 +9,7 @@ import time
 import mxnet as mx
 from mxnet import autograd, gluon, init, np
 
+from .checks import check_float, check_int, check_token_ids, check_whole_numbers
 from .plotting import plot_losses
 from .utils import as_ctx_list
 
@@ -56,9 +57,10 @@ class ClippedAdam:
             # the server before this pull does, which then returns the summed gradients.)
             n, values = len(params), [p.data(ctxs[0]) for p in params]
             self.kvstore.init(list(range(n)), values)
-            if self.distributed:
+            if self.distributed:  # key 2n + 1 sums what `sum_over_workers` is given
                 self.kvstore.init(n, mx.nd.zeros((1,)))
                 self.kvstore.init(list(range(n + 1, 2 * n + 1)), values)
+                self.kvstore.init(2 * n + 1, mx.nd.zeros((2,)))
                 for i, p in enumerate(params):
                     self.kvstore.pull(n + 1 + i, out=p.list_data())
 
@@ -66,9 +68,11 @@ class ClippedAdam:
         """Sum the gradients over contexts and workers, clip them, divide by `num_tokens`, update.
 
         `num_tokens` (a float or a 1-element array) is the number of valid target tokens in the
-        batch this process trained on; with a distributed kvstore it is summed over workers.
+        batch this process trained on; with a distributed kvstore it is summed over workers (in
+        a copy: the caller's count stays this process's).
         """
-        num_tokens = (num_tokens.as_nd_ndarray().reshape(1) if hasattr(num_tokens, 'as_nd_ndarray')
+        num_tokens = (num_tokens.as_nd_ndarray().reshape(1).copy()
+                      if hasattr(num_tokens, 'as_nd_ndarray')
                       else mx.nd.array([num_tokens], ctx=self.ctxs[0]))
         if self.kvstore is not None:
             for i, p in enumerate(self.params):
@@ -91,6 +95,14 @@ class ClippedAdam:
                 [v.as_nd_ndarray() for v in self.var[ctx]],
                 rescale.as_in_context(ctx), out=weights, lrs=(lr,) * n, wds=(0.0,) * n,
                 etas=(1.0,) * n, beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon)
+
+    def sum_over_workers(self, values):
+        """Return a 2-element array summed over the workers of a distributed kvstore."""
+        if not self.distributed:
+            return values
+        summed = values.as_nd_ndarray().copy()
+        self.kvstore.pushpull(2 * len(self.params) + 1, summed, out=summed)
+        return summed.as_np_ndarray()
 
 
 def decoder_inputs(Y, bos):
@@ -122,8 +134,75 @@ def _in_notebook():
     return shell is not None and hasattr(shell, 'kernel')
 
 
+class History(list):
+    """Per-epoch losses (a list), with `tokens`: each epoch's number of valid target tokens."""
+
+    def __init__(self):
+        super().__init__()
+        self.tokens = []
+
+
+def _arrays_of(data_iter):
+    """The whole arrays behind a `BatchIterator` (also inside `ShardedBatches`), else None."""
+    while not hasattr(data_iter, 'arrays') and hasattr(data_iter, 'data_iter'):
+        data_iter = data_iter.data_iter
+    return getattr(data_iter, 'arrays', None)
+
+
+def _vocab_size(block):
+    """The number of tokens `block` embeds (None for a block without an `embedding`)."""
+    embedding = getattr(block, 'embedding', None)
+    return None if embedding is None else embedding.weight.shape[0]
+
+
+def _check_batch(net, batch, num_ctxs):
+    """Raise unless a batch `(X, X_valid_len, Y, Y_valid_len)` fits `net` and the contexts."""
+    if len(batch) != 4:
+        raise ValueError(f'batches must be (X, X_valid_len, Y, Y_valid_len), '
+                         f'got {len(batch)} arrays')
+    X, X_valid_len, Y, Y_valid_len = batch
+    check_token_ids('X', X, _vocab_size(net.encoder))
+    check_token_ids('Y', Y, _vocab_size(net.decoder))
+    check_whole_numbers('X_valid_len', X_valid_len, 1, X.shape[1])
+    check_whole_numbers('Y_valid_len', Y_valid_len, 1, Y.shape[1])
+    if X.shape[0] < num_ctxs:
+        raise ValueError(f'a batch of {X.shape[0]} examples cannot be split over {num_ctxs} '
+                         f'contexts: make every batch (the last one too) hold at least '
+                         f'{num_ctxs}')
+
+
+def _check_data(net, data_iter, num_ctxs):
+    """Check the whole data once, before training, where it is at hand; return whether it was.
+
+    Data of a `BatchIterator` (as `build_data_iter` makes) is checked here in one go; any other
+    iterable is checked batch by batch as training goes (`_check_batch`).
+    """
+    arrays = _arrays_of(data_iter)
+    if arrays is None:
+        return False
+    _check_batch(net, arrays, 1)
+    if hasattr(data_iter, 'batch_sizes') and min(data_iter.batch_sizes()) < num_ctxs:
+        raise ValueError(f'a batch of {min(data_iter.batch_sizes())} examples cannot be split '
+                         f'over {num_ctxs} contexts: make every batch (the last one too) hold '
+                         f'at least {num_ctxs}')
+    return True
+
+
+def _initialize(net, ctxs, reinit):
+    """Initialize `net` on `ctxs` (Xavier): every parameter, or with `reinit=False` only those
+    without values, moving the others (say, loaded from a checkpoint) to `ctxs`."""
+    if reinit:
+        net.initialize(init.Xavier(), force_reinit=True, ctx=ctxs)
+        return
+    for p in net.collect_params().values():
+        if p._data is None and not p._deferred_init:
+            p.initialize(default_init=init.Xavier(), ctx=ctxs)
+        elif set(p.list_ctx()) != set(ctxs):
+            p.reset_ctx(ctxs)
+
+
 def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hybridize=True,
-              kvstore=None, plot=None, progress=None, verbose=True):
+              kvstore=None, plot=None, progress=None, verbose=True, reinit=True):
     """Train `net` with teacher forcing, Adam and gradient clipping; return per-epoch losses.
 
     The objective is the mean cross-entropy per valid target token: the gradient of the
@@ -133,35 +212,42 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hy
     padding a batch carries, so cutting it, `bucket=1` in the data, changes nothing.)
     `ctx` is one context or a list of them: each batch is then split across the contexts and
     their gradients summed (data parallelism), which gives the same update as one context.
-    `kvstore` (say `mx.kv.create('dist_sync')`) sums the gradients over worker processes too.
+    `kvstore` (say `mx.kv.create('dist_sync')`) sums the gradients over worker processes too;
+    the losses and token counts reported are then those of all workers together.
     With `hybridize` (the default) the model is compiled into static graphs (`static_alloc`,
-    `static_shape`) and stays so afterwards. The loss reported (and returned) is the mean
-    cross-entropy per valid target token, read from the device once per epoch so that batches
-    are queued without waiting for each other. `plot` draws the loss curve once training
-    ends (default: only inside a notebook); `progress(epoch, loss)` is called every epoch.
+    `static_shape`) and stays so afterwards; `hybridize=False` runs it imperatively.
+    `reinit=True` (the default) starts from fresh parameters; `reinit=False` continues
+    training those `net` has (say, from `load_checkpoint`), Adam's moments starting afresh.
+    The loss reported (and returned, a `History`) is the mean cross-entropy per valid target
+    token, read from the device once per epoch so that batches are queued without waiting
+    for each other. `plot` draws the loss curve once training ends (default: only inside a
+    notebook); `progress(epoch, loss)` is called every epoch.
     """
     ctxs = as_ctx_list(ctx)
-    if not isinstance(num_epochs, int) or num_epochs < 1:
-        raise ValueError(f'num_epochs must be a positive int, got {num_epochs!r}')
-    net.initialize(init.Xavier(), force_reinit=True, ctx=ctxs)
-    if hybridize:
-        net.hybridize(static_alloc=True, static_shape=True)
+    lr = check_float('lr', lr, low=0, low_open=True)
+    num_epochs = check_int('num_epochs', num_epochs, low=1)
+    clip_theta = check_float('clip_theta', clip_theta, low=0, low_open=True)
+    checked = _check_data(net, data_iter, len(ctxs))
+    _initialize(net, ctxs, reinit)
+    net.hybridize(hybridize, static_alloc=True, static_shape=True)
     # Gluon infers the parameters' shapes on the first forward pass: one on a one-token batch
     # lets the optimizer (and a kvstore's common starting point) exist before training starts
-    one = np.ones((1, 1), dtype='int32', ctx=ctxs[0])  # (batch_size, num_steps)
-    net(one, one, one.reshape(1))
+    token = np.zeros((1, 1), dtype='int32', ctx=ctxs[0])  # (batch_size, num_steps)
+    net(token, token, np.ones((1,), dtype='int32', ctx=ctxs[0]))
     params = [p for p in net.collect_params().values() if p.grad_req != 'null']
     optimizer = ClippedAdam(params, ctxs, lr, clip_theta, kvstore=kvstore)
     loss = MaskedSoftmaxCELoss()
     if hybridize:
         loss.hybridize(static_alloc=True, static_shape=True)
     bos = tgt_vocab['<bos>']
-    history, train_time, total_tokens = [], 0.0, 0.0
+    history, train_time = History(), 0.0
     for epoch in range(num_epochs):
         start = time.perf_counter()
         # both sums stay on the device during the epoch
         epoch_loss, epoch_tokens = np.zeros((1,), ctx=ctxs[0]), np.zeros((1,), ctx=ctxs[0])
         for batch in data_iter:
+            if not checked:
+                _check_batch(net, batch, len(ctxs))
             num_steps = batch[2].shape[1]
             shards = [gluon.utils.split_and_load(a, ctxs, even_split=False) for a in batch]
             with autograd.record():
@@ -177,15 +263,18 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hy
             for l in losses:
                 epoch_loss = epoch_loss + l.sum().as_in_ctx(ctxs[0])
             epoch_tokens += num_tokens
-        epoch_tokens = float(epoch_tokens.item())  # one synchronisation per epoch
-        history.append(float(epoch_loss.item()) / epoch_tokens)
+        # over all workers (distributed), read once per epoch: (loss, tokens)
+        totals = optimizer.sum_over_workers(np.concatenate([epoch_loss, epoch_tokens]))
+        total_loss, tokens = totals.asnumpy().tolist()
+        history.append(total_loss / tokens)
+        history.tokens.append(tokens)
         train_time += time.perf_counter() - start
-        total_tokens += epoch_tokens
         if progress is not None:
             progress(epoch + 1, history[-1])
     if verbose:
         where = ', '.join(str(c) for c in ctxs)
-        print(f'loss {history[-1]:.3f}, {total_tokens / train_time:.1f} tokens/sec on {where}')
+        print(f'loss {history[-1]:.3f}, {sum(history.tokens) / train_time:.1f} tokens/sec '
+              f'on {where}')
     if plot if plot is not None else _in_notebook():
         plot_losses([history])
     return history

@@ -5,6 +5,8 @@ import mxnet as mx
 import numpy as onp
 from d2l import mxnet as d2l
 
+from .checks import check_int
+
 # d2l already picks devices well; we re-export its helpers instead of rewriting them.
 try_gpu = d2l.try_gpu
 try_all_gpus = d2l.try_all_gpus
@@ -12,8 +14,7 @@ try_all_gpus = d2l.try_all_gpus
 
 def set_seed(seed):
     """Seed Python's `random`, NumPy and MXNet so a run can be repeated exactly."""
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError(f'seed must be an int, got {type(seed).__name__}')
+    seed = check_int('seed', seed, low=0, high=2 ** 32 - 1)  # what NumPy accepts
     random.seed(seed)
     onp.random.seed(seed)
     mx.random.seed(seed)
