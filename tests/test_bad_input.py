@@ -157,7 +157,7 @@ CASES = [
      TypeError, 'sentences must be a list of str, got str (wrap one sentence in a list)', False),
     ('vocabularies of another model',
      "translate_batch(net, ['go .'], tgt_vocab, src_vocab, NUM_STEPS, CPU)",
-     ValueError, "src_vocab holds 24 tokens but the model's Seq2SeqEncoder embeds 21", False),
+     ValueError, "src_vocab holds 24 tokens, but the model's Seq2SeqEncoder embeds 21", False),
     ('attention weights of the plain decoder',
      "translate_batch(plain, ['go .'], src_vocab, tgt_vocab, NUM_STEPS, CPU, "
      "save_attention_weights=True)",
@@ -282,7 +282,7 @@ def _set_hparam(name, value):
 
 BROKEN_CHECKPOINTS = [
     ('target vocabulary one token short', lambda meta: meta['tgt_vocab'].pop(),
-     'tgt_vocab holds 23 tokens, but the model embeds 24'),
+     "tgt_vocab holds 23 tokens, but the model's Seq2SeqAttentionDecoder embeds 24"),
     ('no info', _drop('info'), "meta.json has no dict 'info'"),
     ('no hparams', _drop('hparams'), "meta.json has no dict 'hparams'"),
     ('a hyperparameter as a string', _set_hparam('num_hiddens', '8'),

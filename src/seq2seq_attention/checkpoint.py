@@ -14,6 +14,7 @@ from pathlib import Path
 
 import mxnet as mx
 
+from .checks import check_vocabularies
 from .data import Vocab
 from .models import build_seq2seq
 from .utils import as_ctx_list
@@ -76,14 +77,11 @@ def _read(path):
 
 
 def _check_vocab_sizes(path, net, src_vocab, tgt_vocab):
-    """Raise unless each vocabulary has as many tokens as the model's embedding for it."""
-    for name, vocab, block in (('src_vocab', src_vocab, net.encoder),
-                               ('tgt_vocab', tgt_vocab, net.decoder)):
-        embedding = getattr(block, 'embedding', None)
-        if vocab is not None and embedding is not None \
-                and len(vocab) != embedding.weight.shape[0]:
-            raise CheckpointError(f'{path}: its {name} holds {len(vocab)} tokens, but the '
-                                  f'model embeds {embedding.weight.shape[0]}')
+    """Raise a CheckpointError unless the vocabularies fit the model's embeddings."""
+    try:
+        check_vocabularies(net, src_vocab, tgt_vocab)
+    except ValueError as e:
+        raise CheckpointError(f'{path}: {e}') from None
 
 
 def load_parameters(path, net, src_vocab=None, tgt_vocab=None, ctx=None):

@@ -11,7 +11,8 @@ import numpy as onp
 from d2l import mxnet as d2l
 from mxnet import np, npx
 
-from .checks import check_float, check_int, check_same_length, check_sentences
+from .checks import (check_float, check_int, check_same_length, check_sentences,
+                     check_vocabularies)
 from .data import preprocess_nmt, truncate_pad
 from .utils import as_ctx_list
 
@@ -34,13 +35,7 @@ def _source_tokens(sentence, src_vocab, num_steps):
 def _check_model(net, src_vocab, tgt_vocab, save_attention_weights):
     """Raise unless the vocabularies fit the model's embeddings (and it has attention weights
     to save, if asked)."""
-    for name, vocab, block in (('src_vocab', src_vocab, net.encoder),
-                               ('tgt_vocab', tgt_vocab, net.decoder)):
-        embedding = getattr(block, 'embedding', None)
-        if embedding is not None and len(vocab) != embedding.weight.shape[0]:
-            raise ValueError(f'{name} holds {len(vocab)} tokens but the model\'s '
-                             f'{type(block).__name__} embeds {embedding.weight.shape[0]}: '
-                             f'they do not belong together')
+    check_vocabularies(net, src_vocab, tgt_vocab)
     if save_attention_weights and not hasattr(net.decoder, 'attention_weights'):
         raise ValueError(f'save_attention_weights=True, but {type(net.decoder).__name__} '
                          f'has no attention weights')

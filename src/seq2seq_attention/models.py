@@ -15,7 +15,8 @@ from mxnet import autograd, np
 from mxnet.gluon import nn, rnn
 
 from .attention import DotProductAttention, MLPAttention, check_valid_lens
-from .checks import check_choice, check_float, check_int, check_token_ids
+from .checks import (check_choice, check_float, check_int, check_token_ids,
+                     embedded_vocab_size)
 
 # What a HybridBlock keeps of its compiled graph (MXNet 1.9 Gluon)
 _GRAPH_ATTRS = ('_cached_graph', '_cached_op', '_cached_op_args', '_in_format', '_out_format')
@@ -133,10 +134,7 @@ def _check_tokens(name, X, block):
     (MXNet would clip an index out of range.) The values are checked outside training only:
     in training they come from the data, which `train_s2s` checks once.
     """
-    embedding = getattr(block, 'embedding', None)
-    vocab_size = (embedding.weight.shape[0]
-                  if embedding is not None and not autograd.is_recording() else None)
-    check_token_ids(name, X, vocab_size)
+    check_token_ids(name, X, None if autograd.is_recording() else embedded_vocab_size(block))
 
 
 class StackedLSTM(nn.HybridBlock):

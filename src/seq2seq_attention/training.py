@@ -9,7 +9,8 @@ import time
 import mxnet as mx
 from mxnet import autograd, gluon, init, np
 
-from .checks import check_float, check_int, check_token_ids, check_whole_numbers
+from .checks import (check_float, check_int, check_token_ids, check_whole_numbers,
+                     embedded_vocab_size)
 from .plotting import plot_losses
 from .utils import as_ctx_list
 
@@ -149,20 +150,14 @@ def _arrays_of(data_iter):
     return getattr(data_iter, 'arrays', None)
 
 
-def _vocab_size(block):
-    """The number of tokens `block` embeds (None for a block without an `embedding`)."""
-    embedding = getattr(block, 'embedding', None)
-    return None if embedding is None else embedding.weight.shape[0]
-
-
 def _check_batch(net, batch, num_ctxs):
     """Raise unless a batch `(X, X_valid_len, Y, Y_valid_len)` fits `net` and the contexts."""
     if len(batch) != 4:
         raise ValueError(f'batches must be (X, X_valid_len, Y, Y_valid_len), '
                          f'got {len(batch)} arrays')
     X, X_valid_len, Y, Y_valid_len = batch
-    check_token_ids('X', X, _vocab_size(net.encoder))
-    check_token_ids('Y', Y, _vocab_size(net.decoder))
+    check_token_ids('X', X, embedded_vocab_size(net.encoder))
+    check_token_ids('Y', Y, embedded_vocab_size(net.decoder))
     check_whole_numbers('X_valid_len', X_valid_len, 1, X.shape[1])
     check_whole_numbers('Y_valid_len', Y_valid_len, 1, Y.shape[1])
     if X.shape[0] < num_ctxs:
