@@ -48,6 +48,7 @@ plain = build_seq2seq(len(src_vocab), len(tgt_vocab), 4, 8, 1, decoder='plain')
 plain.initialize()
 X = np.array([[4, 5, 2, 0]], dtype='int32')
 CPU = mx.cpu()
+tgt_vocab_6 = Vocab.from_idx_to_token(tgt_vocab.idx_to_token[:6])  # <unk> is the 6th
 '''
 
 # (id, code, exception, words of the message, runs in a subprocess)
@@ -135,8 +136,8 @@ CASES = [
     ('epochs as a float', 'train_s2s(net, data_iter, 0.01, 2.0, tgt_vocab, CPU)',
      TypeError, 'num_epochs must be an int, got 2.0 (float)', False),
     ('data for another vocabulary',
-     'small = build_seq2seq(5, 5, 4, 8, 1); '
-     'train_s2s(small, data_iter, 0.01, 1, tgt_vocab, CPU)',
+     'small = build_seq2seq(5, 6, 4, 8, 1); '
+     'train_s2s(small, data_iter, 0.01, 1, tgt_vocab_6, CPU)',
      ValueError, 'X (indices into 5 tokens) must lie in [0, 4]', True),
     ('last batch smaller than the contexts',
      'train_s2s(net, tiny_data(PAIRS[:3], batch_size=2)[0], 0.01, 1, tgt_vocab, '
@@ -148,6 +149,14 @@ CASES = [
     ('a bad batch from a plain iterable',
      'train_s2s(net, [(X, np.array([9]), X, np.array([2]))], 0.01, 1, tgt_vocab, CPU)',
      ValueError, 'X_valid_len must lie in [1, 4], got values from 9 to 9', True),
+    ('target vocabulary of another model',
+     'train_s2s(net, data_iter, 0.01, 1, src_vocab, CPU)',
+     ValueError, "tgt_vocab holds 21 tokens, but the model's Seq2SeqAttentionDecoder embeds 24",
+     False),
+    ('evaluating on data for another vocabulary',
+     'small = build_seq2seq(5, 6, 4, 8, 1); small.initialize(); '
+     'evaluate_loss(small, data_iter, tgt_vocab_6, CPU)',
+     ValueError, 'X (indices into 5 tokens) must lie in [0, 4]', True),
     ('seed -1', 'set_seed(-1)', ValueError, 'seed must be an int in [0, 4294967295], got -1',
      False),
     ('seed 1.5', 'set_seed(1.5)', TypeError, 'seed must be an int, got 1.5 (float)', False),

@@ -10,7 +10,7 @@ import mxnet as mx
 from mxnet import autograd, gluon, init, np
 
 from .checks import (check_float, check_int, check_token_ids, check_whole_numbers,
-                     embedded_vocab_size)
+                     check_vocabularies, embedded_vocab_size)
 from .plotting import plot_losses
 from .utils import as_ctx_list
 
@@ -115,9 +115,11 @@ def decoder_inputs(Y, bos):
 def evaluate_loss(net, data_iter, tgt_vocab, ctx):
     """Return `net`'s mean cross-entropy per valid target token on `data_iter` (no training)."""
     ctx = as_ctx_list(ctx)[0]
+    check_vocabularies(net, None, tgt_vocab)
     loss = MaskedSoftmaxCELoss()
     total, num_tokens = 0.0, 0.0
     for batch in data_iter:
+        _check_batch(net, batch, 1)
         X, X_valid_len, Y, Y_valid_len = [a.as_in_ctx(ctx) for a in batch]
         Y_hat = net(X, decoder_inputs(Y, tgt_vocab['<bos>']), X_valid_len)
         total += float(loss(Y_hat, Y, Y_valid_len).sum()) * Y.shape[1]
@@ -166,12 +168,13 @@ def _check_batch(net, batch, num_ctxs):
                          f'{num_ctxs}')
 
 
-def _check_data(net, data_iter, num_ctxs):
+def _check_data(net, data_iter, tgt_vocab, num_ctxs):
     """Check the whole data once, before training, where it is at hand; return whether it was.
 
     Data of a `BatchIterator` (as `build_data_iter` makes) is checked here in one go; any other
     iterable is checked batch by batch as training goes (`_check_batch`).
     """
+    check_vocabularies(net, None, tgt_vocab)
     arrays = _arrays_of(data_iter)
     if arrays is None:
         return False
@@ -222,7 +225,7 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hy
     lr = check_float('lr', lr, low=0, low_open=True)
     num_epochs = check_int('num_epochs', num_epochs, low=1)
     clip_theta = check_float('clip_theta', clip_theta, low=0, low_open=True)
-    checked = _check_data(net, data_iter, len(ctxs))
+    checked = _check_data(net, data_iter, tgt_vocab, len(ctxs))
     _initialize(net, ctxs, reinit)
     net.hybridize(hybridize, static_alloc=True, static_shape=True)
     # Gluon infers the parameters' shapes on the first forward pass: one on a one-token batch
