@@ -59,6 +59,14 @@ def check_same_length(name_a, a, name_b, b):
                          f'got {len(a)} and {len(b)}')
 
 
+def check_batch_split(batch_size, num_parts, how):
+    """Raise unless a batch of `batch_size` examples gives each of `num_parts` parts at least
+    one; `how` names the split ('shared by 4 workers')."""
+    if batch_size < num_parts:
+        raise ValueError(f'a batch of {batch_size} examples cannot be {how}: make every batch '
+                         f'(the last one too) hold at least {num_parts}')
+
+
 def check_sentences(name, sentences):
     """Return `sentences` as a list of str (one str is refused: it is not a list)."""
     if isinstance(sentences, str) or not isinstance(sentences, (list, tuple)):

@@ -27,7 +27,8 @@ import numpy as onp
 from d2l import mxnet as d2l
 from mxnet import np
 
-from .checks import check_int, check_same_length, check_whole_numbers
+from .checks import (check_batch_split, check_int, check_same_length,
+                     check_whole_numbers)
 
 FRA_ENG_URL, FRA_ENG_ZIP_SHA1 = d2l.DATA_HUB['fra-eng']
 FRA_TXT_SHA1 = 'c43f99dce27311d3afd4d3e0716848194cfcc103'
@@ -365,10 +366,7 @@ class ShardedBatches:
 
     def _check_batch(self, n):
         """Refuse a batch too small to give every worker at least one example."""
-        if n < self.num_parts:
-            raise ValueError(f'a batch of {n} examples cannot be shared by {self.num_parts} '
-                             f'workers: make every batch (the last one too) hold at least '
-                             f'{self.num_parts}')
+        check_batch_split(n, self.num_parts, f'shared by {self.num_parts} workers')
 
     def __len__(self):
         return len(self.data_iter)

@@ -221,12 +221,17 @@ def _beam_search_chunk(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, k, 
     return results
 
 
+def _check_pairs(name, hypotheses, references):
+    """Raise unless there are equally many hypotheses and references, at least one."""
+    check_same_length('hypotheses', hypotheses, 'references', references)
+    if not hypotheses:
+        raise ValueError(f'{name} needs at least one hypothesis and reference')
+
+
 def corpus_bleu(hypotheses, references):
     """Return sacrebleu's corpus BLEU (0-100) of translations against one reference each."""
     import sacrebleu
-    check_same_length('hypotheses', hypotheses, 'references', references)
-    if not hypotheses:
-        raise ValueError('corpus_bleu needs at least one hypothesis and reference')
+    _check_pairs('corpus_bleu', hypotheses, references)
     # force=True: our sentences are tokenized on purpose (a space before punctuation), which
     # sacrebleu would otherwise warn about on stderr; the score is the same
     return sacrebleu.corpus_bleu(list(hypotheses), [list(references)], force=True).score
@@ -234,9 +239,7 @@ def corpus_bleu(hypotheses, references):
 
 def mean_bleu(hypotheses, references, k=2):
     """Return the average of d2l's sentence BLEU (0-1) over pairs of translations."""
-    check_same_length('hypotheses', hypotheses, 'references', references)
-    if not hypotheses:
-        raise ValueError('mean_bleu needs at least one hypothesis and reference')
+    _check_pairs('mean_bleu', hypotheses, references)
     return sum(bleu(h, r, k) for h, r in zip(hypotheses, references)) / len(hypotheses)
 
 

@@ -9,8 +9,8 @@ import time
 import mxnet as mx
 from mxnet import autograd, gluon, init, np
 
-from .checks import (check_float, check_int, check_token_ids, check_whole_numbers,
-                     check_vocabularies, embedded_vocab_size)
+from .checks import (check_batch_split, check_float, check_int, check_token_ids,
+                     check_vocabularies, check_whole_numbers, embedded_vocab_size)
 from .plotting import plot_losses
 from .utils import as_ctx_list
 
@@ -162,10 +162,7 @@ def _check_batch(net, batch, num_ctxs):
     check_token_ids('Y', Y, embedded_vocab_size(net.decoder))
     check_whole_numbers('X_valid_len', X_valid_len, 1, X.shape[1])
     check_whole_numbers('Y_valid_len', Y_valid_len, 1, Y.shape[1])
-    if X.shape[0] < num_ctxs:
-        raise ValueError(f'a batch of {X.shape[0]} examples cannot be split over {num_ctxs} '
-                         f'contexts: make every batch (the last one too) hold at least '
-                         f'{num_ctxs}')
+    check_batch_split(X.shape[0], num_ctxs, f'split over {num_ctxs} contexts')
 
 
 def _check_data(net, data_iter, tgt_vocab, num_ctxs):
@@ -179,10 +176,9 @@ def _check_data(net, data_iter, tgt_vocab, num_ctxs):
     if arrays is None:
         return False
     _check_batch(net, arrays, 1)
-    if hasattr(data_iter, 'batch_sizes') and min(data_iter.batch_sizes()) < num_ctxs:
-        raise ValueError(f'a batch of {min(data_iter.batch_sizes())} examples cannot be split '
-                         f'over {num_ctxs} contexts: make every batch (the last one too) hold '
-                         f'at least {num_ctxs}')
+    if hasattr(data_iter, 'batch_sizes'):
+        check_batch_split(min(data_iter.batch_sizes()), num_ctxs,
+                          f'split over {num_ctxs} contexts')
     return True
 
 
