@@ -1,47 +1,100 @@
-"""Training speed: the library's `train_s2s` against d2l's own `d2l.train_seq2seq`.
+"""Training speed: the library's `train_s2s` against d2l's trainers, MXNet and PyTorch.
 
-Both train the chapter's attention model (600 pairs, num_steps=10, embed_size=num_hiddens=32,
-2 LSTM layers, batch 64, Adam with lr 0.005) for the same number of epochs, each in a fresh
-process (so peak memory is its own). d2l's trainer drives the model written as the d2l chapter
-writes it (bench/d2l_reference.py); the library's trainer drives the library's model. For
-each run it prints tokens/sec (valid target tokens, i.e. padding not counted, over the wall
-time of the whole training call), wall time, the final loss per token (both models evaluated
-the same way, by `evaluate_loss` on the training pairs) and peak memory, then the speed
-ratios. It prints figures and asserts nothing.
+Every trainer trains the same attention model (an LSTM encoder, a decoder with additive
+attention; 2 layers, Adam, gradient clipping at 1) on the same pairs for the same number of
+epochs, each run in a fresh process (so peak memory is its own):
 
-    python bench/train_speed.py --epochs 30
+- `d2l MXNet`: d2l's `d2l.mxnet.train_seq2seq` on the model written as d2l's MXNet chapter
+  writes it (bench/d2l_reference.py);
+- `d2l PyTorch`: d2l's `d2l.torch.train_seq2seq` on the model written as d2l's PyTorch
+  edition writes it (bench/d2l_torch_reference.py), with PyTorch's default threads;
+- `train_s2s (...)`: the library's trainer and model, in the configurations of `CONFIGS`.
+
+The runs are interleaved over `--rounds` rounds and medians are reported. For each it prints
+tokens/sec (valid target tokens, padding not counted, over the wall time of the whole
+training call), wall time, the final loss per token (every model evaluated the same way, on
+the training pairs in order) and peak RSS, then every ratio against both d2l trainers. It
+prints figures and asserts nothing. PyTorch is a benchmark-only dependency
+(bench/requirements.txt).
+
+    python bench/train_speed.py --epochs 200 --rounds 2          # the chapter's model
+    python bench/train_speed.py --size chapter5 --epochs 5       # chapter 5's size
+    python bench/train_speed.py --scaling --epochs 10            # hidden 32-256, batch 64, 256
 """
 import argparse
 import contextlib
 import io
 import multiprocessing as mp
 import os
+import queue
 import resource
+import statistics
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-HPARAMS = dict(embed_size=32, num_hiddens=32, num_layers=2, dropout=0.0)
-BATCH_SIZE, NUM_STEPS, LR = 64, 10, 0.005
+# The thread and kernel settings as the reader left them, before `seq2seq_attention` pins
+# MXNet's (PyTorch runs with its defaults, as a reader of d2l's PyTorch edition would)
+THREAD_VARIABLES = ('OMP_NUM_THREADS', 'DNNL_MAX_CPU_ISA', 'OPENBLAS_CORETYPE')
+READER_ENV = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+LR = 0.005
+# The models and data measured: the chapter's (d2l's 600 pairs) and chapter 5's size (2,000
+# pairs of up to 19 tokens each side drawn from the whole corpus, so up to 20 with <eos>)
+SIZES = {
+    'chapter': dict(embed_size=32, num_hiddens=32, batch_size=64, num_steps=10,
+                    num_examples=600),
+    'chapter5': dict(embed_size=64, num_hiddens=64, batch_size=128, num_steps=20,
+                     num_examples=2000),
+}
+NUM_LAYERS = 2
 
 
-def _ctx(gpu):
-    """The context both trainers run on."""
-    import mxnet as mx
-    return mx.gpu(0) if gpu else mx.cpu()
-
-
-def _data(bucket=False):
-    """The chapter's data: the library's batches and a fixed-order copy for evaluation."""
-    from seq2seq_attention import BatchIterator, load_data_nmt
-    data_iter, src_vocab, tgt_vocab = load_data_nmt(BATCH_SIZE, NUM_STEPS, bucket=bucket)
-    eval_iter = BatchIterator(data_iter.arrays, BATCH_SIZE, shuffle=False)
+def _data(size, bucket=False, length_step=1):
+    """The pairs of `size`: the library's batches and a fixed-order copy for evaluation."""
+    from seq2seq_attention import (BatchIterator, build_data_iter, load_data_nmt,
+                                   preprocess_nmt, read_data_nmt, split_pairs, tokenize_nmt)
+    batch_size, num_steps = size['batch_size'], size['num_steps']
+    if size['num_examples'] == 600:  # the chapter's data, as d2l loads it
+        data_iter, src_vocab, tgt_vocab = load_data_nmt(batch_size, num_steps)
+        if bucket:
+            data_iter = BatchIterator(data_iter.arrays, batch_size, bucket=bucket,
+                                      length_step=length_step)
+    else:
+        source, target = tokenize_nmt(preprocess_nmt(read_data_nmt()))
+        short = [(s, t) for s, t in zip(source, target)
+                 if len(s) < num_steps and len(t) < num_steps]
+        train, _ = split_pairs([s for s, _ in short], [t for _, t in short],
+                               size['num_examples'], 0, seed=0)
+        data_iter, src_vocab, tgt_vocab = build_data_iter(
+            [s for s, _ in train], [t for _, t in train], batch_size, num_steps,
+            bucket=bucket, length_step=length_step)
+    eval_iter = BatchIterator(data_iter.arrays, batch_size, shuffle=False)
     num_tokens = float(data_iter.arrays[3].sum())  # valid target tokens per epoch
     return data_iter, eval_iter, src_vocab, tgt_vocab, num_tokens
 
 
-def run_d2l(epochs, config, gpu, results):
-    """d2l's `train_seq2seq` on the d2l-chapter model (in a child process)."""
+def _hparams(size):
+    return dict(embed_size=size['embed_size'], num_hiddens=size['num_hiddens'],
+                num_layers=NUM_LAYERS)
+
+
+def _peak_mib():
+    """This process's peak resident memory in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class ScoresOnly:
+    """d2l's MXNet model as `evaluate_loss` calls it: `net(X, dec_X, valid_lens) -> Y_hat`."""
+
+    def __init__(self, net):
+        self.net, self.encoder, self.decoder = net, net.encoder, net.decoder
+
+    def __call__(self, *args):
+        return self.net(*args)[0]
+
+
+def run_d2l(size, epochs, config, results):
+    """d2l's MXNet `train_seq2seq` on the d2l-chapter model (in a child process)."""
     sys.path.insert(0, HERE)
     import seq2seq_attention  # noqa: F401  (first, as in run_library: the same CPU kernels)
     import mxnet as mx
@@ -50,42 +103,78 @@ def run_d2l(epochs, config, gpu, results):
     from seq2seq_attention import set_seed
     from seq2seq_attention.training import evaluate_loss
     set_seed(0)
-    _, eval_iter, src_vocab, tgt_vocab, num_tokens = _data()
+    _, eval_iter, src_vocab, tgt_vocab, num_tokens = _data(size)
     # d2l's own pipeline: float32 token arrays in a Gluon DataLoader (d2l.load_array)
     arrays = [a.astype('float32') for a in eval_iter.arrays]
-    data_iter = d2l.load_array(arrays, BATCH_SIZE)
+    data_iter = d2l.load_array(arrays, size['batch_size'])
     net = ref.EncoderDecoder(
-        ref.Seq2SeqEncoder(len(src_vocab), **HPARAMS),
-        ref.Seq2SeqAttentionDecoder(len(tgt_vocab), **HPARAMS))
+        ref.Seq2SeqEncoder(len(src_vocab), **_hparams(size)),
+        ref.Seq2SeqAttentionDecoder(len(tgt_vocab), **_hparams(size)))
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()) as printed:  # its Animator prints figures
-        d2l.train_seq2seq(net, data_iter, LR, epochs, tgt_vocab, _ctx(gpu))
+    with contextlib.redirect_stdout(io.StringIO()):  # its Animator prints figures
+        d2l.train_seq2seq(net, data_iter, LR, epochs, tgt_vocab, mx.cpu())
         mx.nd.waitall()
     wall = time.perf_counter() - start
-    last_line = [l for l in printed.getvalue().splitlines() if 'tokens/sec' in l][-1]
-    results.put(dict(name="d2l.train_seq2seq", wall=wall, tokens=num_tokens * epochs,
-                     loss=evaluate_loss(lambda *a: net(*a)[0], eval_iter, tgt_vocab, _ctx(gpu)),
-                     peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                     note=f'd2l printed: {last_line}'))
+    results.put(dict(name='d2l MXNet', wall=wall, tokens=num_tokens * epochs,
+                     loss=evaluate_loss(ScoresOnly(net), eval_iter, tgt_vocab, mx.cpu()),
+                     peak_mib=_peak_mib(), note='d2l.mxnet.train_seq2seq'))
 
 
-def run_library(epochs, config, gpu, results):
+def torch_data(size):
+    """The pairs of `size` as NumPy arrays, vocabulary sizes and `<bos>`, for the PyTorch run
+    (which must not load MXNet: two OpenMP runtimes in one process slow PyTorch down 5x)."""
+    _, eval_iter, src_vocab, tgt_vocab, num_tokens = _data(size)
+    return dict(arrays=[a.asnumpy() for a in eval_iter.arrays], src_vocab_size=len(src_vocab),
+                tgt_vocab_size=len(tgt_vocab), bos=tgt_vocab['<bos>'], num_tokens=num_tokens,
+                reader_env=READER_ENV)
+
+
+def run_torch(size, epochs, data, results):
+    """d2l's PyTorch `train_seq2seq` on the model written the d2l PyTorch way."""
+    for k, v in data['reader_env'].items():  # undo MXNet's pins before PyTorch loads
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    sys.path.insert(0, HERE)
+    import d2l_torch_reference as ref  # imports d2l.torch, torchvision stubbed
+    import torch
+    d2l = ref.d2l
+    torch.manual_seed(0)
+    arrays = [torch.tensor(a).long() for a in data['arrays']]
+    data_iter = d2l.load_array(arrays, size['batch_size'])
+    net = ref.EncoderDecoder(
+        ref.Seq2SeqEncoder(data['src_vocab_size'], **_hparams(size)),
+        ref.Seq2SeqAttentionDecoder(data['tgt_vocab_size'], **_hparams(size)))
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):  # its Animator prints figures
+        d2l.train_seq2seq(net, data_iter, LR, epochs, {'<bos>': data['bos']},
+                          torch.device('cpu'))
+    wall = time.perf_counter() - start
+    results.put(dict(name='d2l PyTorch', wall=wall, tokens=data['num_tokens'] * epochs,
+                     loss=ref.evaluate_loss(net, arrays, size['batch_size'], data['bos']),
+                     peak_mib=_peak_mib(),
+                     note=f'd2l.torch.train_seq2seq, torch {torch.__version__}, '
+                          f'{torch.get_num_threads()} threads'))
+
+
+def run_library(size, epochs, config, results):
     """The library's `train_s2s` on the library's model, in the named configuration."""
     from seq2seq_attention import build_seq2seq, set_seed
     import mxnet as mx
     from seq2seq_attention.training import evaluate_loss, train_s2s
     set_seed(0)
     data_options, train_options = CONFIGS[config]
-    data_iter, eval_iter, src_vocab, tgt_vocab, num_tokens = _data(**data_options)
-    net = build_seq2seq(len(src_vocab), len(tgt_vocab), **HPARAMS)
+    data_iter, eval_iter, src_vocab, tgt_vocab, num_tokens = _data(size, **data_options)
+    net = build_seq2seq(len(src_vocab), len(tgt_vocab), **_hparams(size))
     start = time.perf_counter()
-    train_s2s(net, data_iter, LR, epochs, tgt_vocab, _ctx(gpu), plot=False, verbose=False,
+    train_s2s(net, data_iter, LR, epochs, tgt_vocab, mx.cpu(), plot=False, verbose=False,
               **train_options)
     mx.nd.waitall()
     wall = time.perf_counter() - start
     results.put(dict(name=f'train_s2s ({config})', wall=wall, tokens=num_tokens * epochs,
-                     loss=evaluate_loss(net, eval_iter, tgt_vocab, _ctx(gpu)),
-                     peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                     loss=evaluate_loss(net, eval_iter, tgt_vocab, mx.cpu()),
+                     peak_mib=_peak_mib(),
                      note=f'data options {data_options}, train_s2s options {train_options}'))
 
 
@@ -95,47 +184,116 @@ def run_library(epochs, config, gpu, results):
 CONFIGS = {'default': ({}, {}),
            'fastest': ({'bucket': 1}, {}),
            'imperative': ({}, {'hybridize': False})}
+PEERS = {'d2l-mxnet': run_d2l, 'd2l-torch': run_torch}
 
 
-def measure(target, epochs, gpu, config=None):
+def measure(target, size, epochs, config=None):
     """Run one training in a fresh process and return its figures."""
     ctx = mp.get_context('spawn')
     results = ctx.Queue()
-    proc = ctx.Process(target=target, args=(epochs, config, gpu, results))
+    proc = ctx.Process(target=target, args=(size, epochs, config, results))
     proc.start()
-    figures = results.get()
+    while True:
+        try:
+            figures = results.get(timeout=5)
+            break
+        except queue.Empty:
+            if not proc.is_alive():
+                sys.exit(f'{target.__name__} ended with exit code {proc.exitcode}')
     proc.join()
     return figures
 
 
+def median_runs(runs):
+    """One entry per trainer: the median wall time, tokens/sec and peak memory of its rounds."""
+    merged = {}
+    for r in runs:
+        merged.setdefault(r['name'], []).append(r)
+    out = []
+    for name, rs in merged.items():
+        wall = statistics.median(r['wall'] for r in rs)
+        out.append(dict(rs[0], wall=wall, walls=[r['wall'] for r in rs],
+                        peak_mib=max(r['peak_mib'] for r in rs)))
+    return out
+
+
+def bench(size, epochs, rounds, trainers):
+    """Run every trainer `rounds` times, interleaved; return the medians."""
+    runs = []
+    shared = torch_data(size) if ('d2l-torch', None) in trainers else None
+    for _ in range(rounds):
+        for kind, config in trainers:
+            if kind == 'library':
+                runs.append(measure(run_library, size, epochs, config))
+            elif kind == 'd2l-torch':
+                runs.append(measure(run_torch, size, epochs, shared))
+            else:
+                runs.append(measure(PEERS[kind], size, epochs))
+    return median_runs(runs)
+
+
+def print_table(results):
+    """Each trainer's figures, then its speed ratio against each d2l trainer."""
+    print(f'{"trainer":27s} {"tokens/sec":>10s} {"wall s":>7s} {"loss/token":>10s} '
+          f'{"peak MiB":>8s}   rounds (wall s)')
+    for r in results:
+        walls = ', '.join(f'{w:.1f}' for w in r['walls'])
+        print(f'{r["name"]:27s} {r["tokens"] / r["wall"]:10.0f} {r["wall"]:7.2f} '
+              f'{r["loss"]:10.4f} {r["peak_mib"]:8.0f}   {walls}')
+    print()
+    peers = {r['name']: r for r in results if r['name'].startswith('d2l')}
+    for r in results:
+        if r['name'].startswith('d2l') and len(peers) < 2:
+            continue
+        ratios = ', '.join(f'{p["wall"] / r["wall"]:.2f}x {name}'
+                           for name, p in peers.items() if p is not r)
+        print(f'{r["name"]:27s} speed: {ratios}; loss {r["loss"]:.4f}')
+    print()
+    for r in results:
+        print(f'{r["name"]}: {r["note"]}')
+
+
 def main():
-    """Run d2l's trainer and each library configuration, print the figures and the ratios."""
+    """Parse the arguments, run the benchmark, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--epochs', type=int, default=30)
-    parser.add_argument('--gpu', action='store_true', help='train on gpu(0) instead of the CPU')
+    parser.add_argument('--rounds', type=int, default=1,
+                        help='runs of each trainer, interleaved; medians are reported')
+    parser.add_argument('--size', choices=SIZES, default='chapter')
     parser.add_argument('--configs', default='default,fastest',
-                        help=f'comma-separated, from: {", ".join(CONFIGS)}')
+                        help=f'library configurations, from: {", ".join(CONFIGS)}')
+    parser.add_argument('--peers', default='d2l-torch,d2l-mxnet',
+                        help=f'd2l trainers, from: {", ".join(PEERS)} (or none)')
+    parser.add_argument('--scaling', action='store_true',
+                        help='the default configuration and d2l PyTorch at hidden sizes '
+                             '32-256 and batch sizes 64 and 256')
     args = parser.parse_args()
     from seq2seq_attention.cpu import MODE_VARIABLE, PORTABLE_SETTINGS
     import mxnet as mx
-    where = f'gpu(0) of {mx.context.num_gpus()} GPUs' if args.gpu else f'{os.cpu_count()} CPU cores'
     pinned = ', '.join(f'{k}={os.environ.get(k, "unset")}' for k in PORTABLE_SETTINGS)
-    print(f'MXNet {mx.__version__}, {where}, {args.epochs} epochs each\n'
-          f'CPU kernels ({MODE_VARIABLE}={os.environ.get(MODE_VARIABLE, "portable")}): '
+    print(f'MXNet {mx.__version__}, {os.cpu_count()} CPU cores, {args.epochs} epochs, '
+          f'{args.rounds} round(s), medians\n'
+          f'MXNet CPU kernels ({MODE_VARIABLE}={os.environ.get(MODE_VARIABLE, "portable")}): '
           f'{pinned}\n')
-    runs = [measure(run_d2l, args.epochs, args.gpu)]
-    runs += [measure(run_library, args.epochs, args.gpu, c) for c in args.configs.split(',')]
-    print(f'{"trainer":32s} {"tokens/sec":>11s} {"wall s":>8s} {"loss/token":>11s} {"peak MiB":>9s}')
-    for r in runs:
-        print(f'{r["name"]:32s} {r["tokens"] / r["wall"]:11.1f} {r["wall"]:8.2f} '
-              f'{r["loss"]:11.4f} {r["peak_mib"]:9.1f}')
-    print()
-    base = runs[0]
-    for r in runs[1:]:
-        print(f'speed ratio {r["name"]} / d2l: {base["wall"] / r["wall"]:.2f}x '
-              f'(final loss {r["loss"]:.4f} vs d2l {base["loss"]:.4f})')
-    for r in runs:
-        print(f'{r["name"]}: {r["note"]}')
+    peers = [(p, None) for p in args.peers.split(',') if p and p != 'none']
+    if args.scaling:
+        print(f'{"hidden":>6s} {"batch":>5s} {"PyTorch tok/s":>13s} {"train_s2s tok/s":>15s} '
+              f'{"ratio":>6s} {"loss PyTorch":>12s} {"loss train_s2s":>14s}')
+        for batch_size in (64, 256):
+            for num_hiddens in (32, 64, 128, 256):
+                size = dict(SIZES[args.size], embed_size=num_hiddens, num_hiddens=num_hiddens,
+                            batch_size=batch_size)
+                torch_r, lib_r = bench(size, args.epochs, args.rounds,
+                                       [('d2l-torch', None), ('library', 'default')])
+                print(f'{num_hiddens:6d} {batch_size:5d} {torch_r["tokens"] / torch_r["wall"]:13.0f} '
+                      f'{lib_r["tokens"] / lib_r["wall"]:15.0f} '
+                      f'{torch_r["wall"] / lib_r["wall"]:5.2f}x {torch_r["loss"]:12.4f} '
+                      f'{lib_r["loss"]:14.4f}', flush=True)
+        return
+    size = SIZES[args.size]
+    print(f'size {args.size}: {size}, {NUM_LAYERS} layers, lr {LR}\n')
+    trainers = peers + [('library', c) for c in args.configs.split(',')]
+    print_table(bench(size, args.epochs, args.rounds, trainers))
 
 
 if __name__ == '__main__':
