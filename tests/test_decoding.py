@@ -222,3 +222,40 @@ def test_translating_a_batch_gives_what_one_sentence_at_a_time_gives(overfit_mod
         translate_batch(net, ['go .', ''], src_vocab, tgt_vocab, NUM_STEPS, CPU)
     with pytest.raises(ValueError, match='batch_size'):
         translate_batch(net, ['go .'], src_vocab, tgt_vocab, NUM_STEPS, CPU, batch_size=0)
+
+
+@pytest.mark.parametrize('alpha', [0.0, 0.75, 1.5, -0.5])
+def test_beam_searchs_early_stop_changes_no_translation_and_decodes_fewer_steps(alpha):
+    # An untrained model with large weights: peaked, varied distributions, <eos> often likely
+    set_seed(1)
+    from seq2seq_attention import Vocab
+    words = 'a b c d e f'.split()
+    vocab = Vocab([words], reserved_tokens=['<pad>', '<bos>', '<eos>'])
+    net = build_seq2seq(len(vocab), len(vocab), 4, 8, 1)
+    net.initialize(mx.init.Normal(1.0))
+    rng = onp.random.RandomState(0)
+    sentences = [' '.join(rng.choice(words, size=rng.randint(1, 6))) for _ in range(12)]
+    decoder_forward, calls = net.decoder.forward, []
+
+    def counting_forward(X, state):
+        calls.append(X.shape[0])
+        return decoder_forward(X, state)
+
+    net.decoder.forward = counting_forward
+    results, steps = {}, {}
+    for early_stop in (False, True):
+        calls.clear()
+        for beam_size, batch_size in ((2, 1), (4, 1), (3, 5)):
+            # batch_size=1: each search ends when its own sentence is done
+            results[early_stop, beam_size] = beam_search_batch(
+                net, sentences, vocab, vocab, 10, CPU, beam_size=beam_size, alpha=alpha,
+                batch_size=batch_size, save_attention_weights=True, early_stop=early_stop)
+        steps[early_stop] = len(calls)
+    for beam_size in (2, 4, 3):
+        (early, early_weights), (full, full_weights) = (
+            results[True, beam_size], results[False, beam_size])
+        assert early == full
+        for w, w_full in zip(early_weights, full_weights):
+            onp.testing.assert_array_equal(w, w_full)
+    # (with alpha 1.5 the bound, log_prob / num_steps ** 1.5, is too loose to stop early)
+    assert steps[True] < steps[False] if alpha <= 0.75 else steps[True] == steps[False]

@@ -116,6 +116,25 @@ def test_hybridized_model_computes_what_the_imperative_one_does(small_net):
     assert net.num_steps == (6, 5) and set(net._graphs) == {(4, 1)}
 
 
+def test_at_most_max_graphs_compiled_graphs_are_kept_the_most_recent(small_net, monkeypatch):
+    net = small_net
+    monkeypatch.setattr(type(net), 'max_graphs', 3)
+    net.hybridize(static_alloc=True, static_shape=True)
+    lengths = [(6, 5), (4, 1), (5, 2), (3, 3), (4, 1), (6, 5)]
+    inputs = {(n, m): (np.array(onp.random.randint(0, 20, size=(3, n)), dtype='int32'),
+                       np.array(onp.random.randint(0, 15, size=(3, m)), dtype='int32'),
+                       np.array(onp.random.randint(1, n + 1, size=3), dtype='int32'))
+              for n, m in set(lengths)}
+    first = {}
+    for shape in lengths:
+        Y_hat = net(*inputs[shape]).asnumpy()
+        first.setdefault(shape, Y_hat)
+        assert len(net._graphs) + 1 <= 3  # the graph in use and those kept
+        onp.testing.assert_array_equal(Y_hat, first[shape])  # rebuilt graphs compute the same
+    # (6, 5) in use; kept, most recent last: (3, 3) and (4, 1); (5, 2) was dropped
+    assert net.num_steps == (6, 5) and list(net._graphs) == [(3, 3), (4, 1)]
+
+
 def test_attention_weights_are_readable_after_a_hybridized_decoder_call():
     encoder = Seq2SeqEncoder(10, 8, 16, 2)
     decoder = Seq2SeqAttentionDecoder(10, 8, 16, 2)

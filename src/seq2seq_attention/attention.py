@@ -28,6 +28,14 @@ def check_valid_lens(valid_lens, batch_size, num_queries, num_keys, check_values
         check_whole_numbers('valid_lens', valid_lens, 1, num_keys)
 
 
+class Dropout(nn.Dropout):
+    """Gluon's `Dropout`, but without an operator (Gluon's copies) where it drops nothing."""
+
+    def hybrid_forward(self, F, x):
+        """Drop at the rate given; at rate 0, return `x` itself."""
+        return super().hybrid_forward(F, x) if self._rate > 0 else x
+
+
 def _namespace(X):
     """MXNet's operators for `X`: `mx.sym` inside a hybridized graph, else `mx.nd`."""
     return mx.sym if isinstance(X, mx.sym.Symbol) else mx.nd
@@ -68,7 +76,7 @@ class MLPAttention(nn.HybridBlock):
         self.W_k = nn.Dense(num_hiddens, use_bias=False, flatten=False)
         self.W_q = nn.Dense(num_hiddens, use_bias=False, flatten=False)
         self.w_v = nn.Dense(1, use_bias=False, flatten=False)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.attention_weights = None
 
     def forward(self, queries, keys, values, valid_lens=None):
@@ -78,7 +86,16 @@ class MLPAttention(nn.HybridBlock):
 
     def hybrid_forward(self, F, queries, keys, values, valid_lens=None):
         """Return the attention-weighted values and the attention weights."""
-        queries, keys = self.W_q(queries), self.W_k(keys)
+        return self.attend(F, queries, self.project_keys(keys), values, valid_lens)
+
+    def project_keys(self, keys):
+        """W_k k, `(batch_size, num_keys, num_hiddens)`. It does not depend on the queries: a
+        decoder computes it once per sentence, not once per step."""
+        return self.W_k(keys)
+
+    def attend(self, F, queries, keys, values, valid_lens=None):
+        """Attend with keys already projected by `project_keys`; return values and weights."""
+        queries = self.W_q(queries)
         # Add every query to every key: (batch_size, num_queries, num_keys, num_hiddens).
         # Each query is repeated over the keys by a product with a column of ones
         # (batch_size, 1, num_keys, 1) x (batch_size, num_queries, 1, num_hiddens): the same as
@@ -102,7 +119,7 @@ class DotProductAttention(nn.HybridBlock):
 
     def __init__(self, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.attention_weights = None
 
     def forward(self, queries, keys, values, valid_lens=None):
@@ -114,6 +131,14 @@ class DotProductAttention(nn.HybridBlock):
         return output  # (batch_size, num_queries, value_size)
 
     def hybrid_forward(self, F, queries, keys, values, valid_lens=None):
+        """Return the attention-weighted values and the attention weights."""
+        return self.attend(F, queries, keys, values, valid_lens)
+
+    def project_keys(self, keys):
+        """The keys as `attend` takes them: unchanged (dot-product attention learns nothing)."""
+        return keys
+
+    def attend(self, F, queries, keys, values, valid_lens=None):
         """Return the attention-weighted values and the attention weights."""
         # sqrt(d), computed from the data so that it works in a hybridized graph too:
         # (batch_size, num_queries, 1)

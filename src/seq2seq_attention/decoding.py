@@ -131,7 +131,7 @@ def beam_search(net, sentence, src_vocab, tgt_vocab, num_steps, ctx, beam_size=4
 
 
 def beam_search_batch(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, beam_size=4,
-                      alpha=0.0, batch_size=64, save_attention_weights=False):
+                      alpha=0.0, batch_size=64, save_attention_weights=False, early_stop=True):
     """Translate sentences by beam search, `batch_size` at a time; return translations and weights.
 
     For each sentence, each step keeps the `beam_size` likeliest unfinished hypotheses. A
@@ -140,6 +140,11 @@ def beam_search_batch(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, beam
     `alpha=0` ranks by probability alone, favouring short outputs). With `beam_size=1` and
     `alpha=0` this is greedy decoding. Every sentence's hypotheses run through the decoder
     together, so the result is the same as decoding the sentences one by one.
+    With `early_stop` (the default) a sentence's search ends as soon as none of its live
+    hypotheses can finish with a better score than its best finished one: a log-probability
+    only falls as tokens are added, so a live hypothesis's score is bounded by its
+    log-probability over the largest length penalty it can still reach. The bound is exact,
+    so the translations are those of the full search (`early_stop=False`), found sooner.
     """
     beam_size = check_int('beam_size', beam_size, low=1)
     alpha = check_float('alpha', alpha)
@@ -150,7 +155,7 @@ def beam_search_batch(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, beam
     for start in range(0, len(sentences), batch_size):
         chunk = _beam_search_chunk(net, sentences[start:start + batch_size], src_vocab,
                                    tgt_vocab, num_steps, ctx, beam_size, alpha,
-                                   save_attention_weights)
+                                   save_attention_weights, early_stop)
         for translation, weights in chunk:
             translations.append(translation)
             all_weights.append(weights)
@@ -158,7 +163,7 @@ def beam_search_batch(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, beam
 
 
 def _beam_search_chunk(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, k, alpha,
-                       save_attention_weights):
+                       save_attention_weights, early_stop):
     """Beam search for a few sentences at once; return (translation, weights) for each.
 
     Sentence `b` owns the `k` rows `b * k ... b * k + k - 1` of the decoder's batch, one per
@@ -189,7 +194,7 @@ def _beam_search_chunk(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, k, 
                                  kind='stable')[:, :2 * k]  # (num_sentences, 2k)
         picked = []  # the decoder row each new slot continues from
         for b in range(num_sentences):
-            new_beams = []
+            new_beams, first_pick = [], len(picked)
             for flat in candidates[b]:
                 slot, token = divmod(int(flat), vocab_size)
                 if beams[b][slot] is None:
@@ -205,6 +210,10 @@ def _beam_search_chunk(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, k, 
                     picked.append(b * k + slot)
                 if len(new_beams) == k:
                     break
+            if early_stop and finished[b] and new_beams and not _can_improve(
+                    new_beams, finished[b], num_steps, alpha):
+                new_beams = []  # this sentence is done
+                del picked[first_pick:]
             picked += [b * k] * (k - len(new_beams))  # empty slots: any row will do
             beams[b] = new_beams + [None] * (k - len(new_beams))
         if all(h is None for hyps in beams for h in hyps):
@@ -241,6 +250,19 @@ def mean_bleu(hypotheses, references, k=2):
     """Return the average of d2l's sentence BLEU (0-1) over pairs of translations."""
     _check_pairs('mean_bleu', hypotheses, references)
     return sum(bleu(h, r, k) for h, r in zip(hypotheses, references)) / len(hypotheses)
+
+
+def _can_improve(live, finished, num_steps, alpha):
+    """Whether a live hypothesis may still finish with a higher score than the best finished
+    one (ties go to the one that finished first, as `max` picks it)."""
+    best = max(length_penalty_score(h[1], len(h[0]), alpha) for h in finished)
+    for tokens, log_prob, _ in live:
+        # it ends with a log-probability <= log_prob (<= 0) and a length from len + 1 up to
+        # num_steps: its score is at most log_prob over the largest penalty among those
+        penalty = max(math.pow(len(tokens) + 1, alpha), math.pow(num_steps, alpha))
+        if log_prob / penalty > best:
+            return True
+    return False
 
 
 def length_penalty_score(log_prob, length, alpha):

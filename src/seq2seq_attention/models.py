@@ -10,6 +10,8 @@ steps unrolled, into one static graph (a large speed-up on small models, where r
 operators one by one from Python costs more than computing them). A graph is built for one
 number of time steps; `SequenceBlock` keeps one graph per length in use.
 """
+import collections
+
 import mxnet as mx
 from mxnet import autograd, np
 from mxnet.gluon import nn, rnn
@@ -29,18 +31,23 @@ class SequenceBlock(nn.HybridBlock):
     the inputs are symbols without shapes, so the parent sets it (`use_num_steps`). A compiled
     graph unrolls the loop for one length: switching lengths (say, training on 10 steps, then
     decoding one step at a time) keeps each compiled graph and builds the new one only once.
+    At most `max_graphs` graphs are kept, the most recently used: each holds memory (with
+    `static_alloc`, all its arrays), and bucketed data can bring hundreds of lengths.
     """
+    max_graphs = 16
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.num_steps, self._graphs = None, {}
+        self.num_steps, self._graphs = None, collections.OrderedDict()
 
     def use_num_steps(self, num_steps):
         """Loop over `num_steps` time steps from now on (with the compiled graph for that length)."""
         if num_steps == self.num_steps:
             return
-        self._graphs[self.num_steps] = tuple(getattr(self, a) for a in _GRAPH_ATTRS)
         saved = self._graphs.pop(num_steps, None)
+        self._graphs[self.num_steps] = tuple(getattr(self, a) for a in _GRAPH_ATTRS)
+        while len(self._graphs) >= self.max_graphs:  # drop the least recently used
+            self._graphs.popitem(last=False)
         if saved is None:
             nn.HybridBlock._clear_cached_op(self)
         else:
@@ -51,7 +58,7 @@ class SequenceBlock(nn.HybridBlock):
     def _clear_cached_op(self):
         """Drop every compiled graph (Gluon calls this when hybridization changes)."""
         super()._clear_cached_op()
-        self._graphs = {}
+        self._graphs = collections.OrderedDict()
 
     def run(self, X, *args):
         """Run `hybrid_forward` over the time steps of `X` (compiled, when hybridized)."""
@@ -215,18 +222,18 @@ class Seq2SeqEncoder(Encoder):
             outputs.append(out)
             hs.append(h)
             cs.append(c)
-        steps = F.np.arange(self.num_steps).reshape(-1, 1)  # (num_steps, 1)
-        valid_lens = valid_lens.astype('float32').reshape(1, -1)  # (1, batch_size)
-        # Outputs at padded positions become 0. (Not with np.where: in MXNet 1.9 its gradient
-        # is wrong when the condition broadcasts.) Mask: (num_steps, batch_size, 1)
-        valid = F.np.expand_dims((steps < valid_lens).astype('float32'), axis=-1)
-        outputs = F.np.concatenate(outputs, axis=0) * valid  # (num_steps, batch_size, num_hiddens)
-        # Each sequence's state is the one after its last valid step, picked by a one-hot mask
-        # over the steps: (num_steps, 1, batch_size, 1) x (num_steps, num_layers, batch_size,
-        # num_hiddens), summed over the steps -> (num_layers, batch_size, num_hiddens)
-        last = (steps == valid_lens - 1).astype('float32').reshape(self.num_steps, 1, -1, 1)
-        h = (F.np.stack(hs) * last).sum(axis=0)
-        c = (F.np.stack(cs) * last).sum(axis=0)
+        # Outputs at padded positions become 0: (num_steps, batch_size, num_hiddens)
+        outputs = F.npx.sequence_mask(F.np.concatenate(outputs, axis=0), valid_lens,
+                                      use_sequence_length=True, axis=0)
+        # Each sequence's state is the one after its last valid step: gather_nd picks, for
+        # each example b, the entry (valid_len[b] - 1, b) of the steps' states
+        examples = F.npx.arange_like(valid_lens)  # 0, 1, ..., batch_size - 1
+        picks = F.np.stack([valid_lens - 1, examples]).astype('int32')  # (2, batch_size)
+        # num_steps x (num_layers, batch_size, num_hiddens) -> (num_steps, num_layers,
+        # batch_size, num_hiddens) -> (num_steps, batch_size, num_layers, num_hiddens)
+        # -> (batch_size, num_layers, num_hiddens) -> (num_layers, batch_size, num_hiddens)
+        h, c = [F.np.swapaxes(F.npx.gather_nd(F.np.swapaxes(F.np.stack(states), 1, 2), picks),
+                              0, 1) for states in (hs, cs)]
         return outputs, h, c
 
 
@@ -311,18 +318,22 @@ class Seq2SeqAttentionDecoder(AttentionDecoder):
         h, c = hidden_state
         X = F.np.swapaxes(self.embedding(X), 0, 1)  # (num_steps, batch_size, embed_size)
         outputs, attention_weights = [], []
+        # The keys and values are the encoder outputs; the keys' projection (additive
+        # attention's W_k k) is the same at every step, so it is computed once
+        keys = self.attention.project_keys(enc_outputs)
         for x in F.np.split(X, self.num_steps, axis=0):  # x: (1, batch_size, embed_size)
             # The query is the last layer's hidden state:
             # (1, batch_size, num_hiddens) -> (batch_size, 1, num_hiddens)
             query = F.np.swapaxes(h[-1:], 0, 1)
-            # The keys and values are the encoder outputs: context (batch_size, 1, num_hiddens)
-            context = self.attention(query, enc_outputs, enc_outputs, enc_valid_lens)
-            # Concatenate on the feature axis: (batch_size, 1, num_hiddens + embed_size)
-            x = F.np.concatenate((context, F.np.swapaxes(x, 0, 1)), axis=-1)
-            # (batch_size, 1, ...) -> (1, batch_size, ...); out: (1, batch_size, num_hiddens)
-            out, (h, c) = self.rnn(F.np.swapaxes(x, 0, 1), [h, c])
+            # context: (batch_size, 1, num_hiddens); weights: (batch_size, 1, num_enc_steps)
+            context, weights = self.attention.attend(F, query, keys, enc_outputs,
+                                                     enc_valid_lens)
+            # Concatenate on the feature axis, time-major: (1, batch_size, num_hiddens) and
+            # (1, batch_size, embed_size) -> (1, batch_size, num_hiddens + embed_size)
+            x = F.np.concatenate((F.np.swapaxes(context, 0, 1), x), axis=-1)
+            out, (h, c) = self.rnn(x, [h, c])  # out: (1, batch_size, num_hiddens)
             outputs.append(out)
-            attention_weights.append(self.attention.attention_weights)  # (batch_size, 1, num_enc_steps)
+            attention_weights.append(weights)
         # Batch-major before the output layer (swapping the small hidden states is much cheaper
         # than swapping vocabulary-sized scores): num_steps x (1, batch_size, num_hiddens) ->
         # (num_steps, batch_size, num_hiddens) -> (batch_size, num_steps, num_hiddens)

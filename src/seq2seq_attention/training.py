@@ -196,7 +196,8 @@ def _initialize(net, ctxs, reinit):
 
 
 def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hybridize=True,
-              kvstore=None, plot=None, progress=None, verbose=True, reinit=True):
+              kvstore=None, plot=None, progress=None, verbose=True, reinit=True,
+              static_alloc=True):
     """Train `net` with teacher forcing, Adam and gradient clipping; return per-epoch losses.
 
     The objective is the mean cross-entropy per valid target token: the gradient of the
@@ -208,8 +209,12 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hy
     their gradients summed (data parallelism), which gives the same update as one context.
     `kvstore` (say `mx.kv.create('dist_sync')`) sums the gradients over worker processes too;
     the losses and token counts reported are then those of all workers together.
-    With `hybridize` (the default) the model is compiled into static graphs (`static_alloc`,
-    `static_shape`) and stays so afterwards; `hybridize=False` runs it imperatively.
+    With `hybridize` (the default) the model is compiled into graphs, one per batch shape, and
+    stays so afterwards; `hybridize=False` runs it imperatively. `static_alloc=True` keeps
+    each graph's arrays allocated between calls: faster where operators are small (the
+    chapters' models), but each graph kept (`SequenceBlock.max_graphs`) holds its memory.
+    On larger models with bucketed data (many shapes) pass `static_alloc=False`: the graphs
+    then share memory, at little cost in speed.
     `reinit=True` (the default) starts from fresh parameters; `reinit=False` continues
     training those `net` has (say, from `load_checkpoint`), Adam's moments starting afresh.
     The loss reported (and returned, a `History`) is the mean cross-entropy per valid target
@@ -223,7 +228,7 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hy
     clip_theta = check_float('clip_theta', clip_theta, low=0, low_open=True)
     checked = _check_data(net, data_iter, tgt_vocab, len(ctxs))
     _initialize(net, ctxs, reinit)
-    net.hybridize(hybridize, static_alloc=True, static_shape=True)
+    net.hybridize(hybridize, static_alloc=static_alloc, static_shape=static_alloc)
     # Gluon infers the parameters' shapes on the first forward pass: one on a one-token batch
     # lets the optimizer (and a kvstore's common starting point) exist before training starts
     token = np.zeros((1, 1), dtype='int32', ctx=ctxs[0])  # (batch_size, num_steps)
@@ -232,7 +237,7 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hy
     optimizer = ClippedAdam(params, ctxs, lr, clip_theta, kvstore=kvstore)
     loss = MaskedSoftmaxCELoss()
     if hybridize:
-        loss.hybridize(static_alloc=True, static_shape=True)
+        loss.hybridize(static_alloc=static_alloc, static_shape=static_alloc)
     bos = tgt_vocab['<bos>']
     history, train_time = History(), 0.0
     for epoch in range(num_epochs):
