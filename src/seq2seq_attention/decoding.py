@@ -256,13 +256,11 @@ def _can_improve(live, finished, num_steps, alpha):
     """Whether a live hypothesis may still finish with a higher score than the best finished
     one (ties go to the one that finished first, as `max` picks it)."""
     best = max(length_penalty_score(h[1], len(h[0]), alpha) for h in finished)
-    for tokens, log_prob, _ in live:
-        # it ends with a log-probability <= log_prob (<= 0) and a length from len + 1 up to
-        # num_steps: its score is at most log_prob over the largest penalty among those
-        penalty = max(math.pow(len(tokens) + 1, alpha), math.pow(num_steps, alpha))
-        if log_prob / penalty > best:
-            return True
-    return False
+    # A live hypothesis ends with a log-probability <= its own (<= 0) and a length from
+    # len + 1 up to num_steps: its score is at most the larger of those two lengths' scores
+    return any(max(length_penalty_score(log_prob, len(tokens) + 1, alpha),
+                   length_penalty_score(log_prob, num_steps, alpha)) > best
+               for tokens, log_prob, _ in live)
 
 
 def length_penalty_score(log_prob, length, alpha):

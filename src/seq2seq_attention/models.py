@@ -8,7 +8,8 @@ state of the previous step as the query (Bahdanau et al., 2015).
 Every block here is a `HybridBlock`: `hybridize()` compiles its forward pass, the loop over time
 steps unrolled, into one static graph (a large speed-up on small models, where running the
 operators one by one from Python costs more than computing them). A graph is built for one
-number of time steps; `SequenceBlock` keeps one graph per length in use.
+number of time steps; `SequenceBlock` keeps the graphs of the lengths in use (at most
+`max_graphs`).
 """
 import collections
 
