@@ -189,7 +189,7 @@ CONFIGS = {'default': ({}, {}),
            'fastest': ({'bucket': 1}, {}),
            'chapter5': ({'bucket': 4, 'length_step': 5}, {'static_alloc': False}),
            'imperative': ({}, {'hybridize': False})}
-PEERS = {'d2l-mxnet': run_d2l, 'd2l-torch': run_torch}
+PEERS = ('d2l-torch', 'd2l-mxnet')
 
 
 def measure(target, size, epochs, config=None):
@@ -210,7 +210,7 @@ def measure(target, size, epochs, config=None):
 
 
 def median_runs(runs):
-    """One entry per trainer: the median wall time, tokens/sec and peak memory of its rounds."""
+    """One entry per trainer: the median wall time of its rounds and their largest peak RSS."""
     merged = {}
     for r in runs:
         merged.setdefault(r['name'], []).append(r)
@@ -224,16 +224,11 @@ def median_runs(runs):
 
 def bench(size, epochs, rounds, trainers):
     """Run every trainer `rounds` times, interleaved; return the medians."""
-    runs = []
+    # each trainer's process and its argument (PyTorch's: the data, made once here)
     shared = torch_data(size) if ('d2l-torch', None) in trainers else None
-    for _ in range(rounds):
-        for kind, config in trainers:
-            if kind == 'library':
-                runs.append(measure(run_library, size, epochs, config))
-            elif kind == 'd2l-torch':
-                runs.append(measure(run_torch, size, epochs, shared))
-            else:
-                runs.append(measure(PEERS[kind], size, epochs))
+    runners = {'library': run_library, 'd2l-torch': run_torch, 'd2l-mxnet': run_d2l}
+    runs = [measure(runners[kind], size, epochs, shared if kind == 'd2l-torch' else config)
+            for _ in range(rounds) for kind, config in trainers]
     return median_runs(runs)
 
 
