@@ -183,6 +183,17 @@ def test_tokenize_takes_exactly_num_examples_pairs():
     assert len(tokenize_nmt(text)[0]) == 3
 
 
+def test_tokenize_splits_lines_at_newlines_only_and_shares_each_token():
+    # a '\r' or a Unicode line separator stays inside its line (then splits tokens)
+    text = 'hi\rtom .\tsalut\u2028tom\r\ntom .\tsalut\n'
+    source, target = tokenize_nmt(text)
+    assert source == [['hi', 'tom', '.'], ['tom', '.']]
+    assert target == [['salut', 'tom'], ['salut']]
+    # one string object per distinct token (of both languages)
+    assert source[0][1] is source[1][0] is target[0][1]
+    assert target[0][0] is target[1][0]
+
+
 def test_vocab_reserves_tokens_and_keeps_frequent_ones(corpus_path):
     source, _ = tokenize_nmt(preprocess_nmt(corpus_path.read_text(encoding='utf-8')), 600)
     vocab = build_vocab(source)
