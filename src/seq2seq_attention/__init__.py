@@ -1,14 +1,16 @@
-"""Sequence-to-sequence learning with attention on Apache MXNet (Gluon, NumPy interface).
+"""Seq2seq learning with attention on Apache MXNet (Gluon, NumPy interface).
 
-The library behind the book: data (`data`), attention (`attention`), encoder/decoder models
-(`models`), training (`training`), decoding and BLEU (`decoding`), checkpoints (`checkpoint`)
-and the book's figures (`plotting`).
+The library behind the book: data (`data`), attention (`attention`),
+encoder/decoder models (`models`), training (`training`), decoding and BLEU
+(`decoding`), checkpoints (`checkpoint`) and the book's figures (`plotting`).
 
-Importing it first prepares MXNet 1.9.1 for today's Python stacks before MXNet is loaded:
-NumPy names and `distutils` that MXNet still reads (`compat`), the same CPU kernels on every
-machine (`cpu`), and the CUDA 11 libraries of its GPU build from pip wheels (`cuda`).
+Importing it first prepares MXNet 1.9.1 for today's Python stacks before MXNet
+is loaded: NumPy names and `distutils` that MXNet still reads (`compat`), the
+same CPU kernels on every machine (`cpu`), and the CUDA 11 libraries of its GPU
+build from pip wheels (`cuda`).
 """
-from .compat import ensure_distutils, plain_operator_parameters, restore_numpy_names
+from .compat import (ensure_distutils, plain_operator_parameters,
+                     restore_numpy_names)
 from .cpu import pin_cpu_kernels
 from .cuda import load_cuda_libraries
 
@@ -23,19 +25,23 @@ except ModuleNotFoundError as e:
     if e.name != 'mxnet':
         raise
     raise ModuleNotFoundError(
-        'MXNet is not installed. Install it and d2l without their dependencies, whose pins '
-        'are stale (README, "Three stacks"): pip install --no-deps -r requirements-mxnet.txt, '
-        'or pip install --no-deps mxnet==1.9.1 d2l==1.0.3', name='mxnet') from None
+        'MXNet is not installed. Install it and d2l without their '
+        'dependencies, whose pins are stale (README, "Three stacks"): '
+        'pip install --no-deps -r requirements-mxnet.txt, '
+        'or pip install --no-deps mxnet==1.9.1 d2l==1.0.3',
+        name='mxnet') from None
 
 plain_operator_parameters()  # NumPy 2 writes np.int64(4) where MXNet expects 4
 npx.set_np()  # every module here uses MXNet's NumPy interface
 
-from .attention import (AdditiveAttention, DotProductAttention, MLPAttention,  # noqa: E402
-                        masked_softmax)
-from .data import (BatchIterator, CorpusError, CorpusNotFoundError, ShardedBatches, Vocab,  # noqa: E402
-                   build_array_nmt, build_data_iter, build_vocab, load_data_nmt,
-                   locate_corpus, preprocess_nmt, read_data_nmt, split_pairs, tokenize_nmt,
+from .attention import (AdditiveAttention, DotProductAttention,  # noqa: E402
+                        MLPAttention, masked_softmax)
+from .data import (BatchIterator, CorpusError,  # noqa: E402
+                   CorpusNotFoundError, ShardedBatches, Vocab, build_array_nmt,
+                   build_data_iter, build_vocab, load_data_nmt, locate_corpus,
+                   preprocess_nmt, read_data_nmt, split_pairs, tokenize_nmt,
                    truncate_pad)
-from .models import (AttentionDecoder, Decoder, Encoder, EncoderDecoder,  # noqa: E402
-                     Seq2SeqAttentionDecoder, Seq2SeqDecoder, Seq2SeqEncoder, build_seq2seq)
+from .models import (AttentionDecoder, Decoder, Encoder,  # noqa: E402
+                     EncoderDecoder, Seq2SeqAttentionDecoder, Seq2SeqDecoder,
+                     Seq2SeqEncoder, build_seq2seq)
 from .utils import set_seed, try_all_gpus, try_gpu  # noqa: E402

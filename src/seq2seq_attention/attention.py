@@ -1,11 +1,14 @@
-"""Attention: masked softmax, additive (MLP / Bahdanau) and scaled dot-product (Luong) attention.
+"""Attention: masked softmax, additive (Bahdanau), scaled dot-product (Luong).
 
-An attention layer takes queries `(batch_size, num_queries, query_size)`, keys
-`(batch_size, num_keys, key_size)` and values `(batch_size, num_keys, value_size)` and returns
-`(batch_size, num_queries, value_size)`: for each query, a weighted average of the values whose
-weights come from a softmax over the query's scores against every key. `valid_lens` says how
-many keys each example (1-D, `(batch_size,)`) or each query (2-D, `(batch_size, num_queries)`)
-may look at; keys beyond it are padding and get weight exactly 0.
+Additive attention is also called MLP attention. An attention layer takes
+queries `(batch_size, num_queries, query_size)`, keys
+`(batch_size, num_keys, key_size)` and values
+`(batch_size, num_keys, value_size)` and returns
+`(batch_size, num_queries, value_size)`: for each query, a weighted average of
+the values whose weights come from a softmax over the query's scores against
+every key. `valid_lens` says how many keys each example (1-D, `(batch_size,)`)
+or each query (2-D, `(batch_size, num_queries)`) may look at; keys beyond it
+are padding and get weight exactly 0.
 """
 import mxnet as mx
 from mxnet import npx
@@ -14,22 +17,27 @@ from mxnet.gluon import nn
 from .checks import check_whole_numbers
 
 
-def check_valid_lens(valid_lens, batch_size, num_queries, num_keys, check_values=True):
-    """Raise a clear error unless `valid_lens` is 1-D or 2-D, of matching shape, within [1, num_keys].
+def check_valid_lens(valid_lens, batch_size, num_queries, num_keys,
+                     check_values=True):
+    """Raise a clear error unless `valid_lens` is well formed.
 
-    Checking the values waits for them to be computed; `check_values=False` checks the shape only.
+    It must be 1-D or 2-D, of matching shape, within [1, num_keys]. Checking
+    the values waits for them to be computed; `check_values=False` checks the
+    shape only.
     """
     if not hasattr(valid_lens, 'shape'):
-        raise TypeError(f'valid_lens must be an array, got {type(valid_lens).__name__}')
+        raise TypeError(f'valid_lens must be an array, '
+                        f'got {type(valid_lens).__name__}')
     if valid_lens.shape not in ((batch_size,), (batch_size, num_queries)):
-        raise ValueError(f'valid_lens has shape {valid_lens.shape}, expected ({batch_size},) '
-                         f'or ({batch_size}, {num_queries})')
-    if check_values:  # whole numbers from 1 to the number of keys (NaN is refused too)
+        raise ValueError(f'valid_lens has shape {valid_lens.shape}, expected '
+                         f'({batch_size},) or ({batch_size}, {num_queries})')
+    if check_values:
+        # whole numbers from 1 to the number of keys (NaN is refused too)
         check_whole_numbers('valid_lens', valid_lens, 1, num_keys)
 
 
 class Dropout(nn.Dropout):
-    """Gluon's `Dropout`, but without an operator (Gluon's copies) where it drops nothing."""
+    """Gluon's `Dropout`, without Gluon's copy where it drops nothing."""
 
     def hybrid_forward(self, F, x):
         """Drop at the rate given; at rate 0, return `x` itself."""
@@ -37,34 +45,42 @@ class Dropout(nn.Dropout):
 
 
 def _namespace(X):
-    """MXNet's operators for `X`: `mx.sym` inside a hybridized graph, else `mx.nd`."""
+    """Operators for `X`: `mx.sym` inside a hybridized graph, else `mx.nd`."""
     return mx.sym if isinstance(X, mx.sym.Symbol) else mx.nd
 
 
 def masked_softmax(X, valid_lens):
-    """Softmax over the last axis of `X` (3-D), giving weight 0 to positions beyond `valid_lens`.
+    """Softmax over the last axis of `X` (3-D), weight 0 beyond `valid_lens`.
 
-    Inside a hybridized graph `valid_lens` must be 1-D (one length per example), and it cannot
-    be checked there; called on arrays, it is checked and may also be 2-D (one per query).
+    Inside a hybridized graph `valid_lens` must be 1-D (one length per
+    example), and it cannot be checked there; called on arrays, it is checked
+    and may also be 2-D (one per query).
     """
     F = _namespace(X)
     if valid_lens is None:
         return F.npx.softmax(X)
     if F is mx.nd:
         if X.ndim != 3:
-            raise ValueError(f'X must be 3-D (batch_size, num_queries, num_keys), got shape {X.shape}')
+            raise ValueError(
+                f'X must be 3-D (batch_size, num_queries, num_keys), '
+                f'got shape {X.shape}')
         batch_size, num_queries, num_keys = X.shape
         check_valid_lens(valid_lens, batch_size, num_queries, num_keys)
         if valid_lens.ndim == 2:
-            # One length per query: mask the rows of (batch_size * num_queries, num_keys)
-            X = npx.sequence_mask(X.reshape(-1, num_keys), valid_lens.reshape(-1), True,
+            # One length per query: mask the rows of
+            # (batch_size * num_queries, num_keys)
+            X = npx.sequence_mask(X.reshape(-1, num_keys),
+                                  valid_lens.reshape(-1), True,
                                   value=-1e6, axis=1)
             return npx.softmax(X).reshape(batch_size, num_queries, num_keys)
-    # One length per example: mask along the keys, which sequence_mask wants on axis 1
+    # One length per example: mask along the keys, which sequence_mask wants
+    # on axis 1
     X = F.np.swapaxes(X, 1, 2)  # (batch_size, num_keys, num_queries)
-    # Masked scores become a very large negative value, whose exponential is exactly 0
+    # Masked scores become a very large negative value, whose exponential is
+    # exactly 0
     X = F.npx.sequence_mask(X, valid_lens, True, value=-1e6, axis=1)
-    return F.npx.softmax(F.np.swapaxes(X, 1, 2))  # (batch_size, num_queries, num_keys)
+    # (batch_size, num_queries, num_keys)
+    return F.npx.softmax(F.np.swapaxes(X, 1, 2))
 
 
 class MLPAttention(nn.HybridBlock):
@@ -80,42 +96,63 @@ class MLPAttention(nn.HybridBlock):
         self.attention_weights = None
 
     def forward(self, queries, keys, values, valid_lens=None):
-        """Return the attention-weighted values; keep the weights in `attention_weights`."""
-        output, self.attention_weights = super().forward(queries, keys, values, valid_lens)
+        """Return the attention-weighted values.
+
+        Keep the weights in `attention_weights`.
+        """
+        output, self.attention_weights = super().forward(queries, keys, values,
+                                                         valid_lens)
         return output  # (batch_size, num_queries, value_size)
 
     def hybrid_forward(self, F, queries, keys, values, valid_lens=None):
         """Return the attention-weighted values and the attention weights."""
-        return self.attend(F, queries, self.project_keys(keys), values, valid_lens)
+        return self.attend(F, queries, self.project_keys(keys), values,
+                           valid_lens)
 
     def project_keys(self, keys):
-        """W_k k, `(batch_size, num_keys, num_hiddens)`. It does not depend on the queries: a
-        decoder computes it once per sentence, not once per step."""
+        """W_k k, `(batch_size, num_keys, num_hiddens)`.
+
+        It does not depend on the queries: a decoder computes it once per
+        sentence, not once per step.
+        """
         return self.W_k(keys)
 
     def attend(self, F, queries, keys, values, valid_lens=None):
-        """Attend with keys already projected by `project_keys`; return values and weights."""
+        """Attend with keys already projected by `project_keys`.
+
+        Return values and weights.
+        """
         queries = self.W_q(queries)
-        # Add every query to every key: (batch_size, num_queries, num_keys, num_hiddens).
-        # Each query is repeated over the keys by a product with a column of ones
-        # (batch_size, 1, num_keys, 1) x (batch_size, num_queries, 1, num_hiddens): the same as
-        # broadcasting, but its gradient, a sum over the keys, is then a fast matrix product
+        # Add every query to every key:
+        # (batch_size, num_queries, num_keys, num_hiddens).
+        # Each query is repeated over the keys by a product with a column of
+        # ones (batch_size, 1, num_keys, 1) x
+        # (batch_size, num_queries, 1, num_hiddens): the same as broadcasting,
+        # but its gradient, a sum over the keys, is then a fast matrix product
         ones = F.np.expand_dims(F.np.ones_like(keys[:, :, :1]), axis=1)
-        features = F.np.matmul(ones, F.np.expand_dims(queries, axis=2)) + F.np.expand_dims(keys, axis=1)
-        # tanh (npx.activation runs MXNet's vectorised kernel, 3x faster here than np.tanh)
+        features = (F.np.matmul(ones, F.np.expand_dims(queries, axis=2))
+                    + F.np.expand_dims(keys, axis=1))
+        # tanh (npx.activation runs MXNet's vectorised kernel, 3x faster here
+        # than np.tanh)
         features = F.npx.activation(features, act_type='tanh')
-        # (batch_size, num_queries, num_keys, 1) -> (batch_size, num_queries, num_keys)
+        # (batch_size, num_queries, num_keys, 1)
+        # -> (batch_size, num_queries, num_keys)
         scores = F.np.squeeze(self.w_v(features), axis=-1)
         attention_weights = masked_softmax(scores, valid_lens)
-        # (batch_size, num_queries, num_keys) x (batch_size, num_keys, value_size)
-        return F.npx.batch_dot(self.dropout(attention_weights), values), attention_weights
+        # (batch_size, num_queries, num_keys) x
+        # (batch_size, num_keys, value_size)
+        return (F.npx.batch_dot(self.dropout(attention_weights), values),
+                attention_weights)
 
 
 AdditiveAttention = MLPAttention  # the name d2l 1.0 uses
 
 
 class DotProductAttention(nn.HybridBlock):
-    """Scaled dot-product attention: score(q, k) = q^T k / sqrt(d); queries and keys share size d."""
+    """Scaled dot-product attention: score(q, k) = q^T k / sqrt(d).
+
+    Queries and keys share size d.
+    """
 
     def __init__(self, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -123,11 +160,16 @@ class DotProductAttention(nn.HybridBlock):
         self.attention_weights = None
 
     def forward(self, queries, keys, values, valid_lens=None):
-        """Return the attention-weighted values; keep the weights in `attention_weights`."""
-        if not isinstance(queries, mx.sym.Symbol) and queries.shape[-1] != keys.shape[-1]:
+        """Return the attention-weighted values.
+
+        Keep the weights in `attention_weights`.
+        """
+        if (not isinstance(queries, mx.sym.Symbol)
+                and queries.shape[-1] != keys.shape[-1]):
             raise ValueError(f'queries and keys must have the same size, got '
                              f'{queries.shape[-1]} and {keys.shape[-1]}')
-        output, self.attention_weights = super().forward(queries, keys, values, valid_lens)
+        output, self.attention_weights = super().forward(queries, keys, values,
+                                                         valid_lens)
         return output  # (batch_size, num_queries, value_size)
 
     def hybrid_forward(self, F, queries, keys, values, valid_lens=None):
@@ -135,16 +177,22 @@ class DotProductAttention(nn.HybridBlock):
         return self.attend(F, queries, keys, values, valid_lens)
 
     def project_keys(self, keys):
-        """The keys as `attend` takes them: unchanged (dot-product attention learns nothing)."""
+        """The keys as `attend` takes them: unchanged.
+
+        Dot-product attention learns nothing.
+        """
         return keys
 
     def attend(self, F, queries, keys, values, valid_lens=None):
         """Return the attention-weighted values and the attention weights."""
-        # sqrt(d), computed from the data so that it works in a hybridized graph too:
-        # (batch_size, num_queries, 1)
+        # sqrt(d), computed from the data so that it works in a hybridized
+        # graph too: (batch_size, num_queries, 1)
         sqrt_d = F.np.sqrt(F.np.ones_like(queries).sum(axis=-1, keepdims=True))
-        # (batch_size, num_queries, d) x (batch_size, d, num_keys) -> (batch_size, num_queries, num_keys)
+        # (batch_size, num_queries, d) x (batch_size, d, num_keys)
+        # -> (batch_size, num_queries, num_keys)
         scores = F.npx.batch_dot(queries, keys, transpose_b=True) / sqrt_d
         attention_weights = masked_softmax(scores, valid_lens)
-        # (batch_size, num_queries, num_keys) x (batch_size, num_keys, value_size)
-        return F.npx.batch_dot(self.dropout(attention_weights), values), attention_weights
+        # (batch_size, num_queries, num_keys) x
+        # (batch_size, num_keys, value_size)
+        return (F.npx.batch_dot(self.dropout(attention_weights), values),
+                attention_weights)

@@ -1,16 +1,19 @@
-"""The English–French corpus: finding and verifying it, preprocessing, vocabularies, batches.
+"""English–French corpus: finding it, preprocessing, vocabularies, batches.
 
 Where the corpus comes from, in this order:
 
-1. the ``path`` argument (a ``fra-eng.zip`` archive or an extracted ``fra.txt``);
+1. the ``path`` argument (a ``fra-eng.zip`` archive or an extracted
+   ``fra.txt``);
 2. the environment variable ``FRA_ENG_ZIP`` (same kinds of file);
-3. the cache folder (``data/`` at the repository root for a source checkout, else
-   ``~/.cache/seq2seq_attention``): an extracted ``fra-eng/fra.txt`` or ``fra-eng.zip``;
+3. the cache folder (``data/`` at the repository root for a source checkout,
+   else ``~/.cache/seq2seq_attention``): an extracted ``fra-eng/fra.txt`` or
+   ``fra-eng.zip``;
 4. a download of d2l's ``DATA_HUB['fra-eng']`` archive into the cache folder.
 
-Every copy is verified by the SHA-1 of the text inside it (``fra-eng/fra.txt``); a download is
-verified by the upstream archive's SHA-1 as well. Files are written under a temporary name and
-renamed only once complete, so a failure leaves nothing half-written behind.
+Every copy is verified by the SHA-1 of the text inside it (``fra-eng/fra.txt``);
+a download is verified by the upstream archive's SHA-1 as well. Files are
+written under a temporary name and renamed only once complete, so a failure
+leaves nothing half-written behind.
 """
 import hashlib
 import io
@@ -39,7 +42,7 @@ RESERVED_TOKENS = ['<pad>', '<bos>', '<eos>']
 
 
 class CorpusError(RuntimeError):
-    """A corpus file exists but is corrupt, truncated, unsafe or not the expected one."""
+    """A corpus file is corrupt, truncated, unsafe or not the expected one."""
 
 
 class CorpusNotFoundError(FileNotFoundError):
@@ -59,7 +62,7 @@ def sha1_of(data_or_path):
 
 
 def default_cache_dir():
-    """Return `data/` at the repository root for a source checkout, else a user cache folder."""
+    """Return `data/` in a source checkout, else a user cache folder."""
     repo_root = Path(__file__).resolve().parents[2]
     if (repo_root / 'pyproject.toml').exists():
         return repo_root / 'data'
@@ -67,25 +70,27 @@ def default_cache_dir():
 
 
 def _read_verified_text(path):
-    """Return the bytes of `fra.txt` from an archive or a text file, after checking its SHA-1."""
+    """Return the bytes of `fra.txt` (in an archive or not), SHA-1 checked."""
     path = Path(path)
     if zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as zf:
                 data = zf.read(FRA_TXT_MEMBER)
         except KeyError:
-            raise CorpusError(f'{path}: the archive holds no {FRA_TXT_MEMBER}') from None
+            raise CorpusError(
+                f'{path}: the archive holds no {FRA_TXT_MEMBER}') from None
         except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as e:
             raise CorpusError(
-                f'{path}: corrupt or truncated archive ({e}); its SHA-1 is {sha1_of(path)}, '
-                f'expected {FRA_ENG_ZIP_SHA1} (upstream) or an archive whose '
-                f'{FRA_TXT_MEMBER} has SHA-1 {FRA_TXT_SHA1}') from None
+                f'{path}: corrupt or truncated archive ({e}); its SHA-1 is '
+                f'{sha1_of(path)}, expected {FRA_ENG_ZIP_SHA1} (upstream) or '
+                f'an archive whose {FRA_TXT_MEMBER} has SHA-1 '
+                f'{FRA_TXT_SHA1}') from None
         what = f'{path} ({FRA_TXT_MEMBER} inside it)'
     elif path.suffix == '.zip':
         raise CorpusError(
-            f'{path}: not a zip archive (corrupt or truncated); its SHA-1 is {sha1_of(path)}, '
-            f'expected {FRA_ENG_ZIP_SHA1} (upstream) or an archive whose {FRA_TXT_MEMBER} '
-            f'has SHA-1 {FRA_TXT_SHA1}')
+            f'{path}: not a zip archive (corrupt or truncated); its SHA-1 is '
+            f'{sha1_of(path)}, expected {FRA_ENG_ZIP_SHA1} (upstream) or an '
+            f'archive whose {FRA_TXT_MEMBER} has SHA-1 {FRA_TXT_SHA1}')
     else:
         data, what = path.read_bytes(), str(path)
     digest = sha1_of(data)
@@ -95,10 +100,11 @@ def _read_verified_text(path):
 
 
 def _write_atomically(path, data):
-    """Write bytes to `path` through a temporary file in the same folder, then rename."""
+    """Write bytes to `path` through a temporary file beside it, then rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.part')
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.',
+                               suffix='.part')
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
@@ -109,15 +115,16 @@ def _write_atomically(path, data):
 
 
 def extract_zip(archive, folder):
-    """Extract every file of `archive` into `folder`, refusing members that would land outside it."""
+    """Extract `archive` into `folder`, refusing members that would leave it."""
     folder = Path(folder).resolve()
     with zipfile.ZipFile(archive) as zf:
         members = zf.infolist()
         for m in members:  # check every name before writing anything
             target = (folder / m.filename).resolve()
             if target != folder and folder not in target.parents:
-                raise CorpusError(f'{archive}: refusing to extract {m.filename!r}, '
-                                  f'it would land outside {folder}')
+                raise CorpusError(f'{archive}: refusing to extract '
+                                  f'{m.filename!r}, it would land outside '
+                                  f'{folder}')
         for m in members:
             if not m.is_dir():
                 _write_atomically(folder / m.filename, zf.read(m))
@@ -125,16 +132,19 @@ def extract_zip(archive, folder):
 
 
 def _download(url, target, sha1_hash):
-    """Download `url` to `target` (temporary name, then rename) and check its SHA-1."""
+    """Download `url` to `target` (via a temporary name), SHA-1 checked."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f'.{target.name}.', suffix='.part')
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f'.{target.name}.',
+                               suffix='.part')
     try:
-        with os.fdopen(fd, 'wb') as f, urllib.request.urlopen(url, timeout=60) as r:
+        with (os.fdopen(fd, 'wb') as f,
+              urllib.request.urlopen(url, timeout=60) as r):
             for chunk in iter(lambda: r.read(1 << 20), b''):
                 f.write(chunk)
         digest = sha1_of(tmp)
         if digest != sha1_hash:
-            raise CorpusError(f'{url}: downloaded SHA-1 is {digest}, expected {sha1_hash}')
+            raise CorpusError(
+                f'{url}: downloaded SHA-1 is {digest}, expected {sha1_hash}')
         os.replace(tmp, target)
     except BaseException:
         os.unlink(tmp)
@@ -142,8 +152,9 @@ def _download(url, target, sha1_hash):
 
 
 def locate_corpus(path=None, cache_dir=None, download=True):
-    """Return the path of a verified `fra.txt`, extracting or downloading the archive as needed."""
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    """Return the path of a verified `fra.txt`, extracted or downloaded."""
+    cache_dir = (Path(cache_dir) if cache_dir is not None
+                 else default_cache_dir())
     extracted = cache_dir / FRA_TXT_MEMBER
     if path is None and os.environ.get(ENV_VAR):
         path = os.environ[ENV_VAR]
@@ -161,7 +172,8 @@ def locate_corpus(path=None, cache_dir=None, download=True):
             try:
                 _download(FRA_ENG_URL, path, FRA_ENG_ZIP_SHA1)
             except (urllib.error.URLError, OSError) as e:
-                raise CorpusNotFoundError(f'download failed ({e}). {_where_to_put_it(path)}') from None
+                raise CorpusNotFoundError(f'download failed ({e}). '
+                                          f'{_where_to_put_it(path)}') from None
     path = Path(path)
     data = _read_verified_text(path)
     if not zipfile.is_zipfile(path):
@@ -169,38 +181,44 @@ def locate_corpus(path=None, cache_dir=None, download=True):
     if not (extracted.is_file() and sha1_of(extracted) == FRA_TXT_SHA1):
         extract_zip(path, cache_dir)
     if sha1_of(extracted) != sha1_of(data):
-        raise CorpusError(f'{extracted}: differs from the verified text of {path}')
+        raise CorpusError(
+            f'{extracted}: differs from the verified text of {path}')
     return extracted
 
 
 def _where_to_put_it(zip_path):
-    """Tell the reader exactly where a copy of the corpus must go when offline."""
-    return (f'No copy of the English-French corpus was found. Download {FRA_ENG_URL} '
-            f'(SHA-1 {FRA_ENG_ZIP_SHA1}) and put it at {zip_path}, or set {ENV_VAR} to '
-            f'the path of a fra-eng.zip whose {FRA_TXT_MEMBER} has SHA-1 {FRA_TXT_SHA1}.')
+    """Tell the reader where a copy of the corpus must go when offline."""
+    return (f'No copy of the English-French corpus was found. Download '
+            f'{FRA_ENG_URL} (SHA-1 {FRA_ENG_ZIP_SHA1}) and put it at '
+            f'{zip_path}, '
+            f'or set {ENV_VAR} to the path of a fra-eng.zip whose '
+            f'{FRA_TXT_MEMBER} has SHA-1 {FRA_TXT_SHA1}.')
 
 
 def read_data_nmt(path=None):
-    """Return the raw text of the English–French corpus (one `English<TAB>French` pair a line)."""
+    """Return the raw corpus text, one `English<TAB>French` pair a line."""
     with open(locate_corpus(path), encoding='utf-8') as f:
         return f.read()
 
 
 def preprocess_nmt(text):
-    """Lower-case, replace non-breaking spaces, and put a space before `,.!?` (as d2l does)."""
+    """Lower-case, replace non-breaking spaces, space out `,.!?` (as d2l)."""
     text = text.replace('\u202f', ' ').replace('\xa0', ' ').lower()
-    # d2l inserts a space before a punctuation mark that follows any character but a space
+    # d2l inserts a space before a punctuation mark that follows any character
+    # but a space
     return re.sub(r'(?<=[^ ])([,.!?])', r' \1', text)
 
 
 def tokenize_nmt(text, num_examples=None):
-    """Split the first `num_examples` preprocessed pairs into source and target token lists.
+    """Split the first `num_examples` pairs into source and target tokens.
 
-    Each distinct token is one string object shared by all its occurrences, and lines are
-    read one at a time: the whole corpus then takes about a third of the memory.
+    Each distinct token is one string object shared by all its occurrences, and
+    lines are read one at a time: the whole corpus then takes about a third of
+    the memory.
     """
     source, target, shared = [], [], {}
-    for line in io.StringIO(text):  # lines end at '\n' only, as text.split('\n') cuts them
+    # lines end at '\n' only, as text.split('\n') cuts them
+    for line in io.StringIO(text):
         if num_examples is not None and len(source) >= num_examples:
             break
         parts = line.split('\t')
@@ -211,7 +229,7 @@ def tokenize_nmt(text, num_examples=None):
 
 
 class Vocab(d2l.Vocab):
-    """d2l's vocabulary, whose `to_tokens` also works on one-element lists and arrays."""
+    """d2l's vocabulary; its `to_tokens` also takes one-element lists."""
 
     def to_tokens(self, indices):
         """Map an index, or a sequence of indices, back to tokens."""
@@ -225,140 +243,166 @@ class Vocab(d2l.Vocab):
 
     @classmethod
     def from_idx_to_token(cls, idx_to_token):
-        """Rebuild a vocabulary from its list of tokens (as stored in a checkpoint)."""
+        """Rebuild a vocabulary from its list of tokens (from a checkpoint)."""
         vocab = cls.__new__(cls)
         vocab.idx_to_token = list(idx_to_token)
         vocab.token_to_idx = {t: i for i, t in enumerate(vocab.idx_to_token)}
         vocab.token_freqs = []
-        if len(vocab.token_to_idx) != len(vocab.idx_to_token) or '<unk>' not in vocab.token_to_idx:
-            raise ValueError('idx_to_token must hold distinct tokens, <unk> among them')
+        if (len(vocab.token_to_idx) != len(vocab.idx_to_token)
+                or '<unk>' not in vocab.token_to_idx):
+            raise ValueError(
+                'idx_to_token must hold distinct tokens, <unk> among them')
         return vocab
 
 
 def build_vocab(sentences, min_freq=2):
-    """Return the vocabulary of tokens seen at least `min_freq` times, `<pad> <bos> <eos>` reserved."""
+    """The vocabulary of tokens seen `min_freq` times, `<pad>` etc. reserved."""
     return Vocab(sentences, min_freq=min_freq, reserved_tokens=RESERVED_TOKENS)
 
 
 def truncate_pad(line, num_steps, padding_token):
-    """Cut `line` to `num_steps` tokens or pad it with `padding_token` up to that length."""
+    """Cut `line` to `num_steps` tokens, or pad it with `padding_token`."""
     if len(line) > num_steps:
         return line[:num_steps]
     return line + [padding_token] * (num_steps - len(line))
 
 
 def build_array_nmt(lines, vocab, num_steps):
-    """Return token indices (with `<eos>`, truncated/padded to `num_steps`) and valid lengths."""
+    """Return token indices (`<eos>` added, cut or padded) and valid lengths."""
     num_steps = check_int('num_steps', num_steps, low=1)
     lines = [vocab[line] + [vocab['<eos>']] for line in lines]
-    array = np.array([truncate_pad(line, num_steps, vocab['<pad>']) for line in lines],
+    array = np.array([truncate_pad(line, num_steps, vocab['<pad>'])
+                      for line in lines],
                      dtype='int32')  # (num_examples, num_steps)
-    valid_len = (array != vocab['<pad>']).astype('int32').sum(axis=1)  # (num_examples,)
+    # (num_examples,)
+    valid_len = (array != vocab['<pad>']).astype('int32').sum(axis=1)
     return array, valid_len
 
 
 class BatchIterator:
-    """Mini-batches of whole arrays, reshuffled every epoch with NumPy's (seeded) generator.
+    """Mini-batches of whole arrays, reshuffled every epoch (seeded NumPy).
 
-    d2l's `load_array` wraps a Gluon `DataLoader`, which stacks examples one by one; slicing the
-    arrays directly gives the same batches for far less work.
+    d2l's `load_array` wraps a Gluon `DataLoader`, which stacks examples one by
+    one; slicing the arrays directly gives the same batches for far less work.
 
-    With `bucket=True` (arrays laid out as `(X, X_valid_len, Y, Y_valid_len)`), each epoch
-    groups examples of similar lengths into batches (sorting a shuffled order by source then
-    target length, so equal lengths are still mixed at random), shuffles the batches, and cuts
-    every batch to its longest source and target sentence: the padding is then not computed.
-    The loss is the same function of the parameters; only the grouping into batches differs.
-    Each batch shape gets its own compiled graph (and its memory) once the model is hybridized:
-    `length_step` rounds the cut lengths up to a multiple of it, which bounds the number of
-    shapes (at most `(num_steps / length_step) ** 2`).
+    With `bucket=True` (arrays laid out as `(X, X_valid_len, Y, Y_valid_len)`),
+    each epoch groups examples of similar lengths into batches (sorting a
+    shuffled order by source then target length, so equal lengths are still
+    mixed at random), shuffles the batches, and cuts every batch to its longest
+    source and target sentence: the padding is then not computed. The loss is
+    the same function of the parameters; only the grouping into batches differs.
+    Each batch shape gets its own compiled graph (and its memory) once the model
+    is hybridized: `length_step` rounds the cut lengths up to a multiple of it,
+    which bounds the number of shapes (at most `(num_steps / length_step) **
+    2`).
     """
 
-    def __init__(self, arrays, batch_size, shuffle=True, bucket=False, length_step=1):
+    def __init__(self, arrays, batch_size, shuffle=True, bucket=False,
+                 length_step=1):
         self.arrays = tuple(arrays)
         self.batch_size = check_int('batch_size', batch_size, low=1)
-        self.bucket = bucket if isinstance(bucket, bool) else check_int('bucket', bucket, low=0)
+        self.bucket = (bucket if isinstance(bucket, bool)
+                       else check_int('bucket', bucket, low=0))
         self.length_step = check_int('length_step', length_step, low=1)
         self.shuffle = shuffle
         _check_arrays(self.arrays)
         self.num_examples = self.arrays[0].shape[0]
         if bucket:
             if len(self.arrays) != 4:
-                raise ValueError('bucket=True needs arrays (X, X_valid_len, Y, Y_valid_len)')
+                raise ValueError(
+                    'bucket=True needs arrays (X, X_valid_len, Y, Y_valid_len)')
             # valid lengths on the host: (num_examples, 2), source then target
-            self._lengths = onp.stack([self.arrays[1].asnumpy(), self.arrays[3].asnumpy()], 1)
+            self._lengths = onp.stack(
+                [self.arrays[1].asnumpy(), self.arrays[3].asnumpy()], 1)
 
     def __len__(self):
         return math.ceil(self.num_examples / self.batch_size)
 
     def batch_sizes(self):
-        """The number of examples in each batch of an epoch (the last one may hold fewer)."""
+        """The number of examples in each batch of an epoch."""
         return [min(self.batch_size, self.num_examples - i)
                 for i in range(0, self.num_examples, self.batch_size)]
 
     def _cut_length(self, longest, num_steps):
-        """The longest valid length rounded up to a multiple of `length_step` (at most num_steps)."""
-        return min(int(math.ceil(longest / self.length_step)) * self.length_step, num_steps)
+        """The longest valid length, rounded up to `length_step`, capped."""
+        steps = int(math.ceil(longest / self.length_step))
+        return min(steps * self.length_step, num_steps)
 
     def __iter__(self):
         order = (onp.random.permutation(self.num_examples) if self.shuffle
                  else onp.arange(self.num_examples))
-        if self.bucket:  # within each window, stable sort by source, then target length
+        # within each window, stable sort by source, then target length
+        if self.bucket:
             window = self.bucket * self.batch_size
             for i in range(0, self.num_examples, window):
                 lengths = self._lengths[order[i:i + window]]
-                order[i:i + window] = order[i:i + window][onp.lexsort((lengths[:, 1], lengths[:, 0]))]
+                order[i:i + window] = order[i:i + window][
+                    onp.lexsort((lengths[:, 1], lengths[:, 0]))]
         starts = list(range(0, self.num_examples, self.batch_size))
-        if self.bucket > 1 and self.shuffle:  # sorted windows: shuffle the batches again
+        # sorted windows: shuffle the batches again
+        if self.bucket > 1 and self.shuffle:
             starts = [starts[i] for i in onp.random.permutation(len(starts))]
-        # one host-to-device copy per epoch; each batch slices it without waiting for the device
+        # one host-to-device copy per epoch; each batch slices it without
+        # waiting for the device
         order_on_device = np.array(order, dtype='int32')
         for i in starts:
             idx = order_on_device[i:i + self.batch_size]
             arrays = [np.take(a, idx, axis=0) for a in self.arrays]
-            if self.bucket:  # cut the padding beyond the batch's longest source and target
-                src_len, tgt_len = [self._cut_length(n, a.shape[1]) for n, a in zip(
-                    self._lengths[order[i:i + self.batch_size]].max(axis=0), arrays[::2])]
-                arrays[0], arrays[2] = arrays[0][:, :src_len], arrays[2][:, :tgt_len]
+            # cut the padding beyond the batch's longest source and target
+            if self.bucket:
+                batch = order[i:i + self.batch_size]
+                longest = self._lengths[batch].max(axis=0)
+                src_len, tgt_len = [self._cut_length(n, a.shape[1])
+                                    for n, a in zip(longest, arrays[::2])]
+                arrays[0] = arrays[0][:, :src_len]
+                arrays[2] = arrays[2][:, :tgt_len]
             yield tuple(arrays)
 
 
 def _check_arrays(arrays):
-    """Raise unless `arrays` hold equally many examples, laid out as `BatchIterator` reads them.
+    """Raise unless `arrays` hold equally many examples, laid out right.
 
-    With four arrays `(X, X_valid_len, Y, Y_valid_len)`, every valid length must be a whole
-    number from 1 to its sentences' `num_steps` (MXNet would silently compute garbage).
+    With four arrays `(X, X_valid_len, Y, Y_valid_len)`, every valid length must
+    be a whole number from 1 to its sentences' `num_steps` (MXNet would silently
+    compute garbage).
     """
-    if not arrays or not all(hasattr(a, 'shape') and a.ndim >= 1 for a in arrays):
-        raise ValueError('arrays must be one or more arrays with a first (example) axis')
+    if not arrays or not all(hasattr(a, 'shape') and a.ndim >= 1
+                             for a in arrays):
+        raise ValueError(
+            'arrays must be one or more arrays with a first (example) axis')
     counts = [a.shape[0] for a in arrays]
     if len(set(counts)) > 1 or counts[0] < 1:
-        raise ValueError(f'arrays must hold equally many examples (at least one), '
-                         f'got {counts}')
+        raise ValueError(f'arrays must hold equally many examples (at least '
+                         f'one), got {counts}')
     if len(arrays) == 4 and arrays[0].ndim == 2 and arrays[2].ndim == 2:
         for name, tokens, valid_len in (('X', arrays[0], arrays[1]),
                                         ('Y', arrays[2], arrays[3])):
             if tokens.shape[1] < 1:
-                raise ValueError(f'{name} must hold at least one step, got shape '
-                                 f'{tokens.shape}')
-            check_whole_numbers(f'{name}_valid_len', valid_len, 1, tokens.shape[1])
+                raise ValueError(f'{name} must hold at least one step, got '
+                                 f'shape {tokens.shape}')
+            check_whole_numbers(f'{name}_valid_len', valid_len, 1,
+                                tokens.shape[1])
 
 
 def _shard_bounds(n, num_parts, rank):
-    """Where part `rank` of `n` examples starts and ends, as `numpy.array_split` cuts them:
-    the first `n % num_parts` parts hold one example more than the others."""
+    """Where part `rank` of `n` examples starts and ends (as `array_split`).
+
+    The first `n % num_parts` parts hold one example more than the others.
+    """
     size, extra = divmod(n, num_parts)
     start = rank * size + min(rank, extra)
     return start, start + size + (rank < extra)
 
 
 class ShardedBatches:
-    """Worker `rank`'s share of every batch of `data_iter`, for data parallelism across processes.
+    """Worker `rank`'s share of each batch of `data_iter` (data parallel).
 
-    Every batch is cut into `num_parts` consecutive slices whose sizes differ by at most one
-    (as `numpy.array_split` cuts); worker `rank` gets slice `rank`. All workers must draw the
-    same batches (the same seed), and every batch must hold at least `num_parts` examples, so
-    that no worker is left with an empty slice: that is checked before the first batch when
-    `data_iter` can tell its batch sizes (a `BatchIterator` can), else batch by batch.
+    Every batch is cut into `num_parts` consecutive slices whose sizes differ by
+    at most one (as `numpy.array_split` cuts); worker `rank` gets slice `rank`.
+    All workers must draw the same batches (the same seed), and every batch must
+    hold at least `num_parts` examples, so that no worker is left with an empty
+    slice: that is checked before the first batch when `data_iter` can tell its
+    batch sizes (a `BatchIterator` can), else batch by batch.
     """
 
     def __init__(self, data_iter, rank, num_parts):
@@ -370,8 +414,9 @@ class ShardedBatches:
                 self._check_batch(n)
 
     def _check_batch(self, n):
-        """Refuse a batch too small to give every worker at least one example."""
-        check_batch_split(n, self.num_parts, f'shared by {self.num_parts} workers')
+        """Refuse a batch too small to give every worker an example."""
+        check_batch_split(n, self.num_parts,
+                          f'shared by {self.num_parts} workers')
 
     def __len__(self):
         return len(self.data_iter)
@@ -390,40 +435,47 @@ class ShardedBatches:
             yield tuple(a[start:end] for a in batch)
 
 
-def build_data_iter(source, target, batch_size, num_steps, src_vocab=None, tgt_vocab=None,
-                    shuffle=True, bucket=False, min_freq=2, length_step=1):
-    """Return `(data_iter, src_vocab, tgt_vocab)` for token lists, building vocabularies if not given.
+def build_data_iter(source, target, batch_size, num_steps, src_vocab=None,
+                    tgt_vocab=None, shuffle=True, bucket=False, min_freq=2,
+                    length_step=1):
+    """Return `(data_iter, src_vocab, tgt_vocab)` for token lists.
 
-    `bucket` and `length_step` batch sentences of similar lengths and cut the padding (see
-    `BatchIterator`).
+    Vocabularies are built unless given. `bucket` and `length_step` batch
+    sentences of similar lengths and cut the padding (see `BatchIterator`).
     """
     check_same_length('source', source, 'target', target)
     if not source:
         raise ValueError('source and target hold no sentences')
-    src_vocab = src_vocab if src_vocab is not None else build_vocab(source, min_freq)
-    tgt_vocab = tgt_vocab if tgt_vocab is not None else build_vocab(target, min_freq)
+    src_vocab = (src_vocab if src_vocab is not None
+                 else build_vocab(source, min_freq))
+    tgt_vocab = (tgt_vocab if tgt_vocab is not None
+                 else build_vocab(target, min_freq))
     src_array, src_valid_len = build_array_nmt(source, src_vocab, num_steps)
     tgt_array, tgt_valid_len = build_array_nmt(target, tgt_vocab, num_steps)
-    data_iter = BatchIterator((src_array, src_valid_len, tgt_array, tgt_valid_len),
-                              batch_size, shuffle, bucket, length_step)
+    arrays = (src_array, src_valid_len, tgt_array, tgt_valid_len)
+    data_iter = BatchIterator(arrays, batch_size, shuffle, bucket, length_step)
     return data_iter, src_vocab, tgt_vocab
 
 
-def load_data_nmt(batch_size, num_steps, num_examples=600, path=None, bucket=False):
-    """Return `(data_iter, src_vocab, tgt_vocab)` for the first `num_examples` pairs, as d2l does.
+def load_data_nmt(batch_size, num_steps, num_examples=600, path=None,
+                  bucket=False):
+    """Return `(data_iter, src_vocab, tgt_vocab)` for the first pairs.
 
-    `bucket=True` batches sentences of similar lengths and cuts the padding (see `BatchIterator`).
+    `bucket=True` batches sentences of similar lengths and cuts the padding (see
+    `BatchIterator`).
     """
     num_examples = check_int('num_examples', num_examples, low=1)
-    source, target = tokenize_nmt(preprocess_nmt(read_data_nmt(path)), num_examples)
+    source, target = tokenize_nmt(preprocess_nmt(read_data_nmt(path)),
+                                  num_examples)
     return build_data_iter(source, target, batch_size, num_steps, bucket=bucket)
 
 
 def split_pairs(source, target, num_train, num_test, seed=0):
-    """Return disjoint `(train, test)` lists of `(src_tokens, tgt_tokens)` pairs, shuffled by `seed`.
+    """Return disjoint `(train, test)` lists of `(src_tokens, tgt_tokens)`.
 
-    No test pair shares its source sentence with a training pair, so held-out evaluation never
-    scores a sentence the model was trained on (the corpus holds many sentences with several
+    The pairs are shuffled by `seed`. No test pair shares its source sentence
+    with a training pair, so held-out evaluation never scores a sentence the
+    model was trained on (the corpus holds many sentences with several
     translations each).
     """
     check_same_length('source', source, 'target', target)
@@ -432,7 +484,8 @@ def split_pairs(source, target, num_train, num_test, seed=0):
     order = onp.random.RandomState(seed).permutation(len(source))
     train = [(source[i], target[i]) for i in order[:num_train]]
     if len(train) < num_train:
-        raise ValueError(f'asked for {num_train} training pairs, the corpus holds {len(source)}')
+        raise ValueError(f'asked for {num_train} training pairs, the corpus '
+                         f'holds {len(source)}')
     seen = {' '.join(src) for src, _ in train}
     test = []
     for i in order[num_train:]:
@@ -443,5 +496,6 @@ def split_pairs(source, target, num_train, num_test, seed=0):
             seen.add(key)  # also keeps test sources distinct from each other
             test.append((source[i], target[i]))
     if len(test) < num_test:
-        raise ValueError(f'only {len(test)} held-out pairs are left, {num_test} asked for')
+        raise ValueError(f'only {len(test)} held-out pairs are left, '
+                         f'{num_test} asked for')
     return train, test

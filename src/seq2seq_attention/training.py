@@ -1,7 +1,7 @@
 """Training: the masked loss, gradient clipping by global norm, and `train_s2s`.
 
-The trainer knows nothing about attention: it drives any `EncoderDecoder` whose forward pass is
-`net(X, dec_input, X_valid_len) -> Y_hat`.
+The trainer knows nothing about attention: it drives any `EncoderDecoder` whose
+forward pass is `net(X, dec_input, X_valid_len) -> Y_hat`.
 """
 import math
 import time
@@ -9,68 +9,83 @@ import time
 import mxnet as mx
 from mxnet import autograd, gluon, init, np
 
-from .checks import (check_batch_split, check_float, check_int, check_token_ids,
-                     check_vocabularies, check_whole_numbers, embedded_vocab_size)
+from .checks import (check_batch_split, check_float, check_int,
+                     check_token_ids, check_vocabularies, check_whole_numbers,
+                     embedded_vocab_size)
 from .plotting import plot_losses
 from .utils import as_ctx_list
 
 
 class MaskedSoftmaxCELoss(gluon.loss.SoftmaxCELoss):
-    """Softmax cross-entropy per sequence in which padded positions contribute nothing.
+    """Softmax cross-entropy per sequence, padded positions left out.
 
-    As in d2l, the loss of a sequence is the sum of its valid tokens' cross-entropies divided
-    by `num_steps`.
+    As in d2l, the loss of a sequence is the sum of its valid tokens'
+    cross-entropies divided by `num_steps`.
     """
 
     def hybrid_forward(self, F, pred, label, valid_len):
-        """pred: (batch_size, num_steps, vocab_size); label: (batch_size, num_steps); valid_len: (batch_size,)."""
-        weights = F.np.expand_dims(F.np.ones_like(label).astype('float32'), axis=-1)  # (batch_size, num_steps, 1)
+        """The loss of each sequence, `(batch_size,)`.
+
+        pred: (batch_size, num_steps, vocab_size);
+        label: (batch_size, num_steps); valid_len: (batch_size,).
+        """
+        # (batch_size, num_steps, 1)
+        weights = F.np.expand_dims(F.np.ones_like(label).astype('float32'),
+                                   axis=-1)
         weights = F.npx.sequence_mask(weights, valid_len, True, axis=1)
         return super().hybrid_forward(F, pred, label, weights)  # (batch_size,)
 
 
 class ClippedAdam:
-    """Adam after clipping the gradients' global norm, in a few fused operations on the device.
+    """Adam after clipping the gradients' global norm, fused on the device.
 
-    It computes what `gluon.Trainer(params, 'adam')` does after d2l's `grad_clipping`, but the
-    norm, the clipping factor and the division by the number of tokens never leave the device
-    (no host synchronisation per batch), and all parameters of a context are updated by one
-    `multi_adamw_update` (AdamW without weight decay is Adam; the bias correction goes into the
-    learning rate, as MXNet's Adam does). With several contexts, or workers of a distributed
-    `kvstore`, the gradients are first summed over all of them (`kvstore.pushpull`).
+    It computes what `gluon.Trainer(params, 'adam')` does after d2l's
+    `grad_clipping`, but the norm, the clipping factor and the division by the
+    number of tokens never leave the device (no host synchronisation per batch),
+    and all parameters of a context are updated by one `multi_adamw_update`
+    (AdamW without weight decay is Adam; the bias correction goes into the
+    learning rate, as MXNet's Adam does). With several contexts, or workers of a
+    distributed `kvstore`, the gradients are first summed over all of them
+    (`kvstore.pushpull`).
     """
 
-    def __init__(self, params, ctxs, lr, theta=1.0, beta1=0.9, beta2=0.999, epsilon=1e-8,
-                 kvstore=None):
+    def __init__(self, params, ctxs, lr, theta=1.0, beta1=0.9, beta2=0.999,
+                 epsilon=1e-8, kvstore=None):
         self.params, self.ctxs, self.lr, self.theta = params, ctxs, lr, theta
         self.beta1, self.beta2, self.epsilon, self.t = beta1, beta2, epsilon, 0
         # Adam's first and second moments, one pair per parameter per context
-        self.mean = {c: [np.zeros(p.shape, ctx=c) for p in params] for c in ctxs}
-        self.var = {c: [np.zeros(p.shape, ctx=c) for p in params] for c in ctxs}
+        self.mean = {c: [np.zeros(p.shape, ctx=c) for p in params]
+                     for c in ctxs}
+        self.var = {c: [np.zeros(p.shape, ctx=c) for p in params]
+                    for c in ctxs}
         self.kvstore = kvstore
         if kvstore is None and len(ctxs) > 1:
             self.kvstore = mx.kv.create('device')
-        self.distributed = self.kvstore is not None and 'dist' in self.kvstore.type
+        self.distributed = (self.kvstore is not None
+                            and 'dist' in self.kvstore.type)
         if self.kvstore is not None:
-            # keys 0..n-1 sum the gradients; with a distributed kvstore, key n sums the token
-            # counts and keys n+1..2n carry worker 0's parameters to every worker. (The initial
-            # parameters need keys of their own: on CPU a later push to the same key may reach
-            # the server before this pull does, which then returns the summed gradients.)
+            # keys 0..n-1 sum the gradients; with a distributed kvstore, key n
+            # sums the token counts and keys n+1..2n carry worker 0's parameters
+            # to every worker. (The initial parameters need keys of their own:
+            # on CPU a later push to the same key may reach the server before
+            # this pull does, which then returns the summed gradients.)
             n, values = len(params), [p.data(ctxs[0]) for p in params]
             self.kvstore.init(list(range(n)), values)
-            if self.distributed:  # key 2n + 1 sums what `sum_over_workers` is given
+            if self.distributed:
                 self.kvstore.init(n, mx.nd.zeros((1,)))
                 self.kvstore.init(list(range(n + 1, 2 * n + 1)), values)
+                # key 2n + 1 sums what `sum_over_workers` is given
                 self.kvstore.init(2 * n + 1, mx.nd.zeros((2,)))
                 for i, p in enumerate(params):
                     self.kvstore.pull(n + 1 + i, out=p.list_data())
 
     def step(self, num_tokens):
-        """Sum the gradients over contexts and workers, clip them, divide by `num_tokens`, update.
+        """Sum the gradients over contexts and workers, clip them, update.
 
-        `num_tokens` (a float or a 1-element array) is the number of valid target tokens in the
-        batch this process trained on; with a distributed kvstore it is summed over workers (in
-        a copy: the caller's count stays this process's).
+        Before the update they are divided by `num_tokens`. `num_tokens` (a
+        float or a 1-element array) is the number of valid target tokens in the
+        batch this process trained on; with a distributed kvstore it is summed
+        over workers (in a copy: the caller's count stays this process's).
         """
         num_tokens = (num_tokens.as_nd_ndarray().reshape(1).copy()
                       if hasattr(num_tokens, 'as_nd_ndarray')
@@ -79,14 +94,18 @@ class ClippedAdam:
             for i, p in enumerate(self.params):
                 self.kvstore.pushpull(i, p.list_grad(), out=p.list_grad())
             if self.distributed:
-                self.kvstore.pushpull(len(self.params), num_tokens, out=num_tokens)
+                self.kvstore.pushpull(len(self.params), num_tokens,
+                                      out=num_tokens)
         self.t += 1
-        lr = self.lr * math.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
+        lr = (self.lr * math.sqrt(1 - self.beta2 ** self.t)
+              / (1 - self.beta1 ** self.t))
         grads = [p.grad(self.ctxs[0]).as_nd_ndarray() for p in self.params]
-        sum_sq = mx.nd.multi_sum_sq(*grads, num_arrays=len(grads))  # one entry per parameter
+        # one entry per parameter
+        sum_sq = mx.nd.multi_sum_sq(*grads, num_arrays=len(grads))
         norm = sum_sq.sum().sqrt()
         clip = mx.nd.minimum(self.theta / (norm + 1e-12), 1.0)
-        rescale = (clip / num_tokens).reshape(1)  # scales the summed gradients, on the device
+        # scales the summed gradients, on the device
+        rescale = (clip / num_tokens).reshape(1)
         n = len(self.params)
         for ctx in self.ctxs:
             weights = [p.data(ctx).as_nd_ndarray() for p in self.params]
@@ -94,11 +113,12 @@ class ClippedAdam:
                 weights, [p.grad(ctx).as_nd_ndarray() for p in self.params],
                 [m.as_nd_ndarray() for m in self.mean[ctx]],
                 [v.as_nd_ndarray() for v in self.var[ctx]],
-                rescale.as_in_context(ctx), out=weights, lrs=(lr,) * n, wds=(0.0,) * n,
-                etas=(1.0,) * n, beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon)
+                rescale.as_in_context(ctx), out=weights, lrs=(lr,) * n,
+                wds=(0.0,) * n, etas=(1.0,) * n, beta1=self.beta1,
+                beta2=self.beta2, epsilon=self.epsilon)
 
     def sum_over_workers(self, values):
-        """Return a 2-element array summed over the workers of a distributed kvstore."""
+        """Sum a 2-element array over the workers of a distributed kvstore."""
         if not self.distributed:
             return values
         summed = values.as_nd_ndarray().copy()
@@ -107,13 +127,17 @@ class ClippedAdam:
 
 
 def decoder_inputs(Y, bos):
-    """Teacher forcing: the decoder reads `<bos>` then the target shifted by one step."""
+    """Teacher forcing: `<bos>`, then the target shifted by one step."""
     bos_column = np.full((Y.shape[0], 1), bos, dtype=Y.dtype, ctx=Y.ctx)
-    return np.concatenate([bos_column, Y[:, :-1]], axis=1)  # (batch_size, num_steps)
+    # (batch_size, num_steps)
+    return np.concatenate([bos_column, Y[:, :-1]], axis=1)
 
 
 def evaluate_loss(net, data_iter, tgt_vocab, ctx):
-    """Return `net`'s mean cross-entropy per valid target token on `data_iter` (no training)."""
+    """Return `net`'s mean cross-entropy per target token on `data_iter`.
+
+    No training.
+    """
     ctx = as_ctx_list(ctx)[0]
     check_vocabularies(net, None, tgt_vocab)
     loss = MaskedSoftmaxCELoss()
@@ -128,7 +152,10 @@ def evaluate_loss(net, data_iter, tgt_vocab, ctx):
 
 
 def _in_notebook():
-    """Return True when running inside a Jupyter kernel (where a loss curve is worth drawing)."""
+    """Return True when running inside a Jupyter kernel.
+
+    A loss curve is worth drawing there.
+    """
     try:
         from IPython import get_ipython
     except ImportError:
@@ -138,7 +165,10 @@ def _in_notebook():
 
 
 class History(list):
-    """Per-epoch losses (a list), with `tokens`: each epoch's number of valid target tokens."""
+    """Per-epoch losses (a list), with `tokens`.
+
+    `tokens` holds each epoch's number of valid target tokens.
+    """
 
     def __init__(self):
         super().__init__()
@@ -146,14 +176,20 @@ class History(list):
 
 
 def _arrays_of(data_iter):
-    """The whole arrays behind a `BatchIterator` (also inside `ShardedBatches`), else None."""
+    """The whole arrays behind a `BatchIterator`, else None.
+
+    Also for one inside `ShardedBatches`.
+    """
     while not hasattr(data_iter, 'arrays') and hasattr(data_iter, 'data_iter'):
         data_iter = data_iter.data_iter
     return getattr(data_iter, 'arrays', None)
 
 
 def _check_batch(net, batch, num_ctxs):
-    """Raise unless a batch `(X, X_valid_len, Y, Y_valid_len)` fits `net` and the contexts."""
+    """Raise unless a batch fits `net` and the contexts.
+
+    A batch is `(X, X_valid_len, Y, Y_valid_len)`.
+    """
     if len(batch) != 4:
         raise ValueError(f'batches must be (X, X_valid_len, Y, Y_valid_len), '
                          f'got {len(batch)} arrays')
@@ -166,10 +202,11 @@ def _check_batch(net, batch, num_ctxs):
 
 
 def _check_data(net, data_iter, tgt_vocab, num_ctxs):
-    """Check the whole data once, before training, where it is at hand; return whether it was.
+    """Check the whole data once, before training, where it is at hand.
 
-    Data of a `BatchIterator` (as `build_data_iter` makes) is checked here in one go; any other
-    iterable is checked batch by batch as training goes (`_check_batch`).
+    Return whether it was. Data of a `BatchIterator` (as `build_data_iter`
+    makes) is checked here in one go; any other iterable is checked batch by
+    batch as training goes (`_check_batch`).
     """
     check_vocabularies(net, None, tgt_vocab)
     arrays = _arrays_of(data_iter)
@@ -183,8 +220,11 @@ def _check_data(net, data_iter, tgt_vocab, num_ctxs):
 
 
 def _initialize(net, ctxs, reinit):
-    """Initialize `net` on `ctxs` (Xavier): every parameter, or with `reinit=False` only those
-    without values, moving the others (say, loaded from a checkpoint) to `ctxs`."""
+    """Initialize `net` on `ctxs` (Xavier).
+
+    Every parameter, or with `reinit=False` only those without values, moving
+    the others (say, loaded from a checkpoint) to `ctxs`.
+    """
     if reinit:
         net.initialize(init.Xavier(), force_reinit=True, ctx=ctxs)
         return
@@ -195,32 +235,39 @@ def _initialize(net, ctxs, reinit):
             p.reset_ctx(ctxs)
 
 
-def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hybridize=True,
-              kvstore=None, plot=None, progress=None, verbose=True, reinit=True,
-              static_alloc=True):
-    """Train `net` with teacher forcing, Adam and gradient clipping; return per-epoch losses.
+def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
+              hybridize=True, kvstore=None, plot=None, progress=None,
+              verbose=True, reinit=True, static_alloc=True):
+    """Train `net` with teacher forcing, Adam and gradient clipping.
 
-    The objective is the mean cross-entropy per valid target token: the gradient of the
-    batch's summed token cross-entropy is clipped to a global norm of `clip_theta`, then divided
-    by the number of tokens. (d2l clips the gradient of that sum divided by `num_steps`; the
-    two differ only when the norm is below the threshold, and ours does not depend on how much
-    padding a batch carries, so cutting it, `bucket=1` in the data, changes nothing.)
-    `ctx` is one context or a list of them: each batch is then split across the contexts and
-    their gradients summed (data parallelism), which gives the same update as one context.
-    `kvstore` (say `mx.kv.create('dist_sync')`) sums the gradients over worker processes too;
-    the losses and token counts reported are then those of all workers together.
-    With `hybridize` (the default) the model is compiled into graphs, one per batch shape, and
-    stays so afterwards; `hybridize=False` runs it imperatively. `static_alloc=True` keeps
-    each graph's arrays allocated between calls: faster where operators are small (the
-    chapters' models), but each graph kept (`SequenceBlock.max_graphs`) holds its memory.
-    On larger models with bucketed data (many shapes) pass `static_alloc=False`: the graphs
-    then share memory, at little cost in speed.
-    `reinit=True` (the default) starts from fresh parameters; `reinit=False` continues
-    training those `net` has (say, from `load_checkpoint`), Adam's moments starting afresh.
-    The loss reported (and returned, a `History`) is the mean cross-entropy per valid target
-    token, read from the device once per epoch so that batches are queued without waiting
-    for each other. `plot` draws the loss curve once training ends (default: only inside a
-    notebook); `progress(epoch, loss)` is called every epoch.
+    Return per-epoch losses. The objective is the mean cross-entropy per valid
+    target token: the gradient of the batch's summed token cross-entropy is
+    clipped to a global norm of `clip_theta`, then divided by the number of
+    tokens. (d2l clips the gradient of that sum divided by `num_steps`; the two
+    differ only when the norm is below the threshold, and ours does not depend
+    on how much padding a batch carries, so cutting it, `bucket=1` in the data,
+    changes nothing.)
+    `ctx` is one context or a list of them: each batch is then split across the
+    contexts and their gradients summed (data parallelism), which gives the same
+    update as one context.
+    `kvstore` (say `mx.kv.create('dist_sync')`) sums the gradients over worker
+    processes too; the losses and token counts reported are then those of all
+    workers together.
+    With `hybridize` (the default) the model is compiled into graphs, one per
+    batch shape, and stays so afterwards; `hybridize=False` runs it
+    imperatively. `static_alloc=True` keeps each graph's arrays allocated
+    between calls: faster where operators are small (the chapters' models), but
+    each graph kept (`SequenceBlock.max_graphs`) holds its memory.
+    On larger models with bucketed data (many shapes) pass `static_alloc=False`:
+    the graphs then share memory, at little cost in speed.
+    `reinit=True` (the default) starts from fresh parameters; `reinit=False`
+    continues training those `net` has (say, from `load_checkpoint`), Adam's
+    moments starting afresh.
+    The loss reported (and returned, a `History`) is the mean cross-entropy per
+    valid target token, read from the device once per epoch so that batches are
+    queued without waiting for each other. `plot` draws the loss curve once
+    training ends (default: only inside a notebook); `progress(epoch, loss)` is
+    called every epoch.
     """
     ctxs = as_ctx_list(ctx)
     lr = check_float('lr', lr, low=0, low_open=True)
@@ -228,10 +275,13 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hy
     clip_theta = check_float('clip_theta', clip_theta, low=0, low_open=True)
     checked = _check_data(net, data_iter, tgt_vocab, len(ctxs))
     _initialize(net, ctxs, reinit)
-    net.hybridize(hybridize, static_alloc=static_alloc, static_shape=static_alloc)
-    # Gluon infers the parameters' shapes on the first forward pass: one on a one-token batch
-    # lets the optimizer (and a kvstore's common starting point) exist before training starts
-    token = np.zeros((1, 1), dtype='int32', ctx=ctxs[0])  # (batch_size, num_steps)
+    net.hybridize(hybridize, static_alloc=static_alloc,
+                  static_shape=static_alloc)
+    # Gluon infers the parameters' shapes on the first forward pass: one on a
+    # one-token batch lets the optimizer (and a kvstore's common starting point)
+    # exist before training starts
+    # (batch_size, num_steps)
+    token = np.zeros((1, 1), dtype='int32', ctx=ctxs[0])
     net(token, token, np.ones((1,), dtype='int32', ctx=ctxs[0]))
     params = [p for p in net.collect_params().values() if p.grad_req != 'null']
     optimizer = ClippedAdam(params, ctxs, lr, clip_theta, kvstore=kvstore)
@@ -243,17 +293,20 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hy
     for epoch in range(num_epochs):
         start = time.perf_counter()
         # both sums stay on the device during the epoch
-        epoch_loss, epoch_tokens = np.zeros((1,), ctx=ctxs[0]), np.zeros((1,), ctx=ctxs[0])
+        epoch_loss, epoch_tokens = (np.zeros((1,), ctx=ctxs[0]),
+                                    np.zeros((1,), ctx=ctxs[0]))
         for batch in data_iter:
             if not checked:
                 _check_batch(net, batch, len(ctxs))
             num_steps = batch[2].shape[1]
-            shards = [gluon.utils.split_and_load(a, ctxs, even_split=False) for a in batch]
+            shards = [gluon.utils.split_and_load(a, ctxs, even_split=False)
+                      for a in batch]
             with autograd.record():
                 losses = []
                 for X, X_valid_len, Y, Y_valid_len in zip(*shards):
                     Y_hat = net(X, decoder_inputs(Y, bos), X_valid_len)
-                    # each sequence's summed cross-entropy (d2l's loss is this / num_steps)
+                    # each sequence's summed cross-entropy
+                    # (d2l's loss is this / num_steps)
                     losses.append(loss(Y_hat, Y, Y_valid_len) * num_steps)
             autograd.backward(losses)
             # the batch's number of valid target tokens, kept on the device
@@ -263,7 +316,8 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hy
                 epoch_loss = epoch_loss + l.sum().as_in_ctx(ctxs[0])
             epoch_tokens += num_tokens
         # over all workers (distributed), read once per epoch: (loss, tokens)
-        totals = optimizer.sum_over_workers(np.concatenate([epoch_loss, epoch_tokens]))
+        totals = optimizer.sum_over_workers(
+            np.concatenate([epoch_loss, epoch_tokens]))
         total_loss, tokens = totals.asnumpy().tolist()
         history.append(total_loss / tokens)
         history.tokens.append(tokens)
@@ -272,8 +326,8 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0, hy
             progress(epoch + 1, history[-1])
     if verbose:
         where = ', '.join(str(c) for c in ctxs)
-        print(f'loss {history[-1]:.3f}, {sum(history.tokens) / train_time:.1f} tokens/sec '
-              f'on {where}')
+        print(f'loss {history[-1]:.3f}, '
+              f'{sum(history.tokens) / train_time:.1f} tokens/sec on {where}')
     if plot if plot is not None else _in_notebook():
         plot_losses([history])
     return history
