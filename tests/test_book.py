@@ -8,8 +8,10 @@ the outputs stored in the notebooks (_config.yml: execute_notebooks off). The pa
 http from 127.0.0.1 so that their JavaScript runs as it does online. A full-page screenshot of each
 page is saved in <html>/_screenshots/ and copied into the repository's _build/screenshots/.
 """
+import ast
 import base64
 import functools
+import io
 import math
 import os
 import re
@@ -31,11 +33,21 @@ CONFIG = yaml.safe_load((ROOT / '_config.yml').read_text(encoding='utf-8'))
 TOC = yaml.safe_load((ROOT / '_toc.yml').read_text(encoding='utf-8'))
 REPOSITORY_URL = CONFIG['repository']['url'].rstrip('/')
 
+LIBRARY = ROOT / 'src' / 'seq2seq_attention'
+# What fits a code box at desktop width (tests below check it in the browser too)
+MAX_COLUMNS = 80
+DESKTOP_WIDTH, PHONE_WIDTH = 1280, 400
+# MathJax as the pages load it (sphinx's default) and the local copy served instead
+MATHJAX_VERSION = '3.2.2'  # scripts/install-browser.sh fetches it
+MATHJAX_CDN = 'https://cdn.jsdelivr.net/npm/mathjax@3/es5/'
+MATHJAX_PATH = '/_mathjax/es5/'
+
 CHROMIUM = Path('/usr/bin/chromium')
 CHROMEDRIVER = Path('/usr/bin/chromedriver')
 CHROME_ARGUMENTS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
                     '--disable-background-networking', '--disable-component-update',
-                    '--disable-sync', '--no-first-run', '--window-size=1280,2000']
+                    '--disable-sync', '--no-first-run',
+                    f'--window-size={DESKTOP_WIDTH},2000']
 COLAB_PREFIX = 'https://colab.research.google.com/github/'
 SCREENSHOTS = ROOT / '_build' / 'screenshots'
 
@@ -152,16 +164,64 @@ def html_dir(build):
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
-    """A static file handler that does not log every request to stderr."""
+    """A static file handler that does not log every request to stderr.
+
+    With a local MathJax (`mathjax_dir`), pages load it from /_mathjax/ instead of
+    the CDN, which the test machine cannot reach.
+    """
+    mathjax_dir = None
 
     def log_message(self, format, *args):
         """Drop the request log."""
+
+    def translate_path(self, path):
+        """Map /_mathjax/... to the local MathJax copy, the rest to the build."""
+        if self.mathjax_dir and path.startswith(MATHJAX_PATH):
+            # /_mathjax/es5/... -> <mathjax_dir>/es5/...
+            relative = path.split('?')[0][len('/_mathjax/'):]
+            return str(Path(self.mathjax_dir) / relative)
+        return super().translate_path(path)
+
+    def send_head(self):
+        """Serve HTML pages with MathJax's CDN address replaced by /_mathjax/."""
+        path = Path(self.translate_path(self.path))
+        if not (self.mathjax_dir and path.suffix == '.html' and path.is_file()):
+            return super().send_head()
+        body = path.read_bytes().replace(MATHJAX_CDN.encode(),
+                                         MATHJAX_PATH.encode())
+        self.send_response(200)
+        self.send_header('Content-Type', 'text/html; charset=utf-8')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+
+def local_mathjax():
+    """The folder of the MathJax 3 copy `make browser` fetched, or None."""
+    folder = Path(os.environ.get('XDG_CACHE_HOME', Path.home() / '.cache'))
+    folder = folder / 'seq2seq_attention' / f'mathjax-{MATHJAX_VERSION}'
+    return folder if (folder / 'es5' / 'tex-mml-chtml.js').is_file() else None
+
+
+@pytest.fixture(scope='module')
+def mathjax():
+    """The local MathJax folder; skip (fail under CI) where there is none."""
+    folder = local_mathjax()
+    if folder is None:
+        reason = (f'no local MathJax {MATHJAX_VERSION}: run `make browser` '
+                  '(scripts/install-browser.sh) to fetch it')
+        if os.environ.get('CI'):
+            pytest.fail(f'CI needs it: {reason}', pytrace=False)
+        pytest.skip(reason)
+    return folder
 
 
 @pytest.fixture(scope='module')
 def server(html_dir):
     """Serve the built HTML on 127.0.0.1 (an ephemeral port) and yield its base URL."""
-    handler = functools.partial(QuietHandler, directory=str(html_dir))
+    handler = functools.partial(type('Handler', (QuietHandler,),
+                                     {'mathjax_dir': local_mathjax()}),
+                                directory=str(html_dir))
     httpd = ThreadingHTTPServer(('127.0.0.1', 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, name='book-http', daemon=True)
     thread.start()
@@ -212,6 +272,68 @@ class Rendered:
     error_elements: list
     output_texts: list
     text: str
+    overflowing_code: list
+    search_boxes: int
+    sidebar_titles: int
+    footer: str
+    images: list
+    untypeset_math: list
+    phone_wide_images: list
+
+
+# Code boxes whose content is wider than the box (the reader must scroll sideways):
+# the first line of each, cut to 100 characters
+OVERFLOWING_CODE = """
+return Array.from(document.querySelectorAll('article pre'))
+  .filter(pre => pre.offsetParent !== null && pre.scrollWidth > pre.clientWidth + 1)
+  .map(pre => pre.textContent.split('\\n').find(l => l.length > 0).slice(0, 100)
+              + ` (${pre.scrollWidth} px in ${pre.clientWidth} px)`)
+"""
+# Search boxes and buttons a reader can see
+SEARCH_BOXES = """
+return Array.from(document.querySelectorAll('.search-button-field, form.bd-search'))
+  .filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 0).length
+"""
+# Every image of the article: [src, alt text, its figure's caption or null]
+IMAGES = """
+return Array.from(document.querySelectorAll('article img')).map(img => {
+  const caption = img.closest('figure') && img.closest('figure').querySelector('figcaption');
+  return [img.getAttribute('src'), img.getAttribute('alt') || '',
+          caption ? caption.textContent.trim() : null];
+})
+"""
+# Equations MathJax has not typeset (their TeX source still shows)
+UNTYPESET_MATH = """
+return Array.from(document.querySelectorAll('article .math'))
+  .filter(e => !e.querySelector('mjx-container'))
+  .map(e => e.textContent.trim().slice(0, 80))
+"""
+
+
+def wait_for_mathjax(driver, seconds=30):
+    """Wait until MathJax, where a page loads it, has typeset the page."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    if not driver.execute_script('return !!document.querySelector("article .math")'):
+        return
+    try:
+        WebDriverWait(driver, seconds).until(lambda d: d.execute_script(
+            'return !!(window.MathJax && MathJax.startup && MathJax.startup.promise)'))
+    except TimeoutException:
+        return  # MathJax never loaded: the equations test says so
+    driver.set_script_timeout(seconds)
+    driver.execute_async_script(
+        'const done = arguments[arguments.length - 1];'
+        'MathJax.startup.promise.then(() => done(true), () => done(false));')
+
+
+# Images wider than the window (at phone width)
+WIDE_IMAGES = """
+return Array.from(document.querySelectorAll('article img'))
+  .filter(img => img.getBoundingClientRect().right > window.innerWidth + 1)
+  .map(img => img.getAttribute('src'))
+"""
 
 
 def save_screenshot(driver, name, html_dir):
@@ -244,9 +366,11 @@ def render(driver, base_url, html_dir, name, docname, path):
             'return Array.from(document.images).every(img => img.complete)'))
     except TimeoutException:
         pass  # the checks below say what is wrong (wrong page, images not loaded)
+    wait_for_mathjax(driver)
     save_screenshot(driver, name, html_dir)
     code = driver.find_elements(By.CSS_SELECTOR, 'div.cell_input, div.highlight')
-    return Rendered(
+    title = CONFIG['title']
+    rendered = dict(
         url=driver.current_url,
         title=driver.title,
         h1s=driver.execute_script(
@@ -264,7 +388,27 @@ def render(driver, base_url, html_dir, name, docname, path):
             'return Array.from(document.querySelectorAll("div.cell_output .output"))'
             '.map(e => e.textContent)'),
         text=driver.execute_script('return document.body.textContent'),
+        overflowing_code=driver.execute_script(OVERFLOWING_CODE),
+        search_boxes=driver.execute_script(SEARCH_BOXES),
+        sidebar_titles=driver.execute_script(
+            'return Array.from(document.querySelectorAll(".bd-sidebar-primary a"))'
+            '.filter(a => a.offsetParent !== null && '
+            f'a.textContent.trim() === {title!r}).length'),
+        footer=driver.execute_script(
+            'return Array.from(document.querySelectorAll("footer"))'
+            '.map(f => f.textContent).join(" ")'),
+        images=driver.execute_script(IMAGES),
+        untypeset_math=driver.execute_script(UNTYPESET_MATH),
     )
+    # The same page on a phone: a screenshot, and the images wider than the window
+    driver.set_window_size(PHONE_WIDTH, 2000)
+    try:
+        time.sleep(0.5)  # let the page lay itself out again
+        save_screenshot(driver, f'{name}-{PHONE_WIDTH}px', html_dir)
+        rendered['phone_wide_images'] = driver.execute_script(WIDE_IMAGES)
+    finally:
+        driver.set_window_size(DESKTOP_WIDTH, 2000)
+    return Rendered(**rendered)
 
 
 @pytest.fixture(scope='module')
@@ -384,3 +528,98 @@ def test_every_chapter_has_the_same_install_cell_and_it_installs_mxnet_without_i
     assert max(len(line) for line in source.splitlines()) <= 80
     no_deps = [line for line in source.splitlines() if '--no-deps' in line]
     assert no_deps and all(name in no_deps[0] for name in ('==1.9.1', 'd2l==1.0.3')), source
+
+
+def lines_a_reader_sees(path):
+    """(where, line) for every line of a notebook's code cells and text outputs."""
+    cells = nbformat.read(path, as_version=4).cells
+    for index, cell in enumerate(cells):
+        if cell.cell_type != 'code':
+            continue
+        texts = [('code', cell.source)]
+        for output in cell.get('outputs', []):
+            if 'text' in output:  # a stream
+                texts.append((output.get('name', 'stream'), output['text']))
+            plain_text = output.get('data', {}).get('text/plain')
+            if plain_text is not None:  # a result, or displayed source
+                texts.append(('output', plain_text))
+        for kind, text in texts:
+            for line in text.splitlines():
+                yield f'cell {index} {kind}', line
+
+
+@pytest.mark.parametrize('docname', CHAPTERS, ids=CHAPTER_IDS)
+def test_every_line_a_reader_sees_fits_the_code_box(docname):
+    """Code, printed outputs and displayed library source: at most 80 columns."""
+    path = ROOT / f'{docname}.ipynb'
+    wide = [f'{where}: {len(line)} columns: {line}'
+            for where, line in lines_a_reader_sees(path) if len(line) > MAX_COLUMNS]
+    assert not wide, f'{path.name}: lines wider than {MAX_COLUMNS}:\n' + '\n'.join(wide)
+
+
+def test_library_lines_fit_the_code_box():
+    """The library's modules (chapters display their source) keep to 80 columns,
+    and so does every docstring's first line as a listing shows it (closed)."""
+    wide = []
+    for path in sorted(LIBRARY.glob('*.py')):
+        source = path.read_text(encoding='utf-8')
+        lines = source.splitlines()
+        wide += [f'{path.name}:{number}: {len(line)} columns'
+                 for number, line in enumerate(lines, 1)
+                 if len(line) > MAX_COLUMNS]
+        for node in ast.walk(ast.parse(source)):
+            docstring = ast.get_docstring(node) if isinstance(
+                node, (ast.ClassDef, ast.FunctionDef)) else None
+            if docstring:
+                first = lines[node.body[0].lineno - 1]
+                indent = len(first) - len(first.lstrip())
+                width = indent + len('""""""') + len(docstring.splitlines()[0])
+                if width > MAX_COLUMNS:
+                    wide.append(f'{path.name}:{node.body[0].lineno}: summary of '
+                                f'{node.name} listed in {width} columns')
+    assert not wide, f'lines wider than {MAX_COLUMNS}:\n' + '\n'.join(wide)
+
+
+@pytest.mark.parametrize('name, docname, path', PAGES, ids=PAGE_IDS)
+def test_no_code_box_scrolls_sideways_at_desktop_width(visit, name, docname, path):
+    """At 1280 px, every code cell, output and listing fits its box."""
+    overflowing = visit(name, docname, path).overflowing_code
+    assert not overflowing, (f'{path}: code boxes that scroll sideways at '
+                             f'{DESKTOP_WIDTH} px:\n' + '\n'.join(overflowing))
+
+
+@pytest.mark.parametrize('name, docname, path', PAGES, ids=PAGE_IDS)
+def test_page_has_one_search_box_the_title_once_and_no_build_date(visit, name, docname,
+                                                                  path):
+    """The theme as _config.yml and book/_static/custom.css set it."""
+    page = visit(name, docname, path)
+    assert page.search_boxes == 1, f'{path}: {page.search_boxes} search boxes'
+    assert page.sidebar_titles == 1, (
+        f'{path}: the sidebar shows the title {page.sidebar_titles} times')
+    assert 'Last updated' not in page.footer, f'{path}: footer {page.footer.split()}'
+
+
+@pytest.mark.parametrize('name, docname, path', PAGES, ids=PAGE_IDS)
+def test_images_fit_a_phone_screen(visit, name, docname, path):
+    """At 400 px, no image is wider than the window (a screenshot is saved too)."""
+    wide = visit(name, docname, path).phone_wide_images
+    assert not wide, f'{path}: images wider than {PHONE_WIDTH} px: {wide}'
+
+
+@pytest.mark.parametrize('name, docname, path', PAGES, ids=PAGE_IDS)
+def test_every_figure_has_a_numbered_caption_and_alt_text(visit, name, docname, path):
+    """Each image: alt text in words (not its file name) and a "Fig. n.m" caption."""
+    problems = []
+    for src, alt, caption in visit(name, docname, path).images:
+        if not alt.strip() or alt.strip() == src or re.search(r'\.(png|svg|jpe?g)$', alt):
+            problems.append(f'{src}: alt text {alt!r}')
+        if not (caption and re.match(r'Fig\. \d+\.\d+ \S', caption)):
+            problems.append(f'{src}: caption {caption!r}')
+    assert not problems, f'{path}:\n' + '\n'.join(problems)
+
+
+@pytest.mark.parametrize('name, docname, path', PAGES, ids=PAGE_IDS)
+def test_equations_are_typeset(mathjax, visit, name, docname, path):
+    """MathJax (a local copy in place of the CDN's) typesets every equation."""
+    untypeset = visit(name, docname, path).untypeset_math
+    assert not untypeset, f'{path}: equations left as TeX: {untypeset}'

@@ -1,10 +1,15 @@
-"""Figures: PNG output, heatmaps from NumPy or MXNet arrays, token labels on attention maps."""
+"""Figures: PNG output, heatmaps from NumPy or MXNet arrays, token labels on
+attention maps, readable ticks; the listings of library source."""
 import matplotlib
 import numpy as onp
 import pytest
 from mxnet import np
 
-from seq2seq_attention.plotting import plot_losses, show_attention, show_heatmaps, show_source
+import inspect
+
+from seq2seq_attention.models import Seq2SeqEncoder
+from seq2seq_attention.plotting import (plot_losses, show_attention, show_heatmaps,
+                                        show_source, source_listing)
 
 matplotlib.use('Agg')
 
@@ -35,3 +40,40 @@ def test_loss_curves_and_source():
     assert [t.get_text() for t in matplotlib.pyplot.gcf().axes[0].get_legend().get_texts()] == \
         ['plain', 'attention']
     assert 'def plot_losses' in show_source(plot_losses).data
+
+
+def test_loss_axis_labels_several_ticks_as_plain_numbers():
+    plot_losses([[3.0, 1.0, 0.3, 0.2]])
+    ax = matplotlib.pyplot.gcf().axes[0]
+    ax.figure.canvas.draw()
+    low, high = ax.get_ylim()
+    labels = [t.get_text() for t, v in zip(ax.get_yticklabels(), ax.get_yticks())
+              if low <= v <= high]
+    assert len(labels) >= 3 and all(lbl and '$' not in lbl for lbl in labels), labels
+
+
+def test_heatmap_positions_are_whole_numbers():
+    show_heatmaps(onp.ones((1, 1, 2, 10)) / 10, 'keys', 'queries')
+    ax = matplotlib.pyplot.gcf().axes[0]
+    assert all(float(v).is_integer() for v in ax.get_xticks())
+
+
+def test_a_listing_shows_the_code_and_only_the_first_line_of_each_docstring():
+    listing = source_listing(Seq2SeqEncoder.hybrid_forward)
+    lines = listing.splitlines()
+    assert lines[0] == ('# Seq2SeqEncoder.hybrid_forward, in '
+                        'seq2seq_attention/models.py')
+    assert lines[1].startswith('def hybrid_forward(self, F, X, valid_lens):')
+    # the code itself, unindented and unchanged
+    body = inspect.getsource(Seq2SeqEncoder.hybrid_forward).splitlines()
+    assert lines[-1] == body[-1][4:] == '    return outputs, h, c'
+    docstring = inspect.getdoc(Seq2SeqEncoder.hybrid_forward).splitlines()
+    assert lines[2].strip() == f'"""{docstring[0]}"""'
+    # a whole class: its docstring and every method's cut to one line
+    listing = source_listing(Seq2SeqEncoder)
+    assert inspect.getdoc(Seq2SeqEncoder).splitlines()[2] not in listing
+    assert 'def forward(self, X, valid_lens=None, *args):' in listing
+    # three docstrings (the class's, forward's, hybrid_forward's), one line each
+    assert listing.count('"""') == 2 * 3
+    assert all(line.count('"""') == 2 for line in listing.splitlines()
+               if '"""' in line)

@@ -1,56 +1,115 @@
-"""Figures for the book: loss curves, heatmaps, and showing library source in a chapter.
+"""Figures for the book: loss curves, heatmaps, and library source in a chapter.
 
-d2l's plotting helpers switch Jupyter to SVG, whose embedded date changes on every run, so a
-stored figure could never match under nbval. Every helper here draws once and displays PNG.
+d2l's plotting helpers switch Jupyter to SVG, whose embedded date changes on
+every run, so a stored figure could never match under nbval. Every helper here
+draws once and displays PNG at twice the resolution it is shown at (crisp on
+high-resolution screens).
 """
+import ast
 import inspect
+import textwrap
 
 from d2l import mxnet as d2l
+from matplotlib import ticker
 from mxnet import np
 
 
 def use_png_display():
-    """Make Jupyter show matplotlib figures as PNG (nbval skips comparing PNG bytes)."""
+    """Show matplotlib figures as PNG at 2x resolution (nbval skips PNG)."""
     from matplotlib_inline import backend_inline
-    backend_inline.set_matplotlib_formats('png')
+    backend_inline.set_matplotlib_formats('retina')
 
 
-def plot_losses(histories, labels=None, xlabel='epoch', ylabel='loss per token'):
+def plot_losses(histories, labels=None, xlabel='epoch',
+                ylabel='loss per token'):
     """Draw one or more per-epoch loss curves once, on a log scale."""
     use_png_display()
     fig, ax = d2l.plt.subplots(figsize=(4.5, 3))
     for i, history in enumerate(histories):
-        ax.plot(range(1, len(history) + 1), history, label=labels[i] if labels else None)
+        ax.plot(range(1, len(history) + 1), history,
+                label=labels[i] if labels else None)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_yscale('log')
+    # ticks at 1, 2 and 5 times powers of ten, written as plain numbers
+    ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(ticker.FormatStrFormatter('%g'))
+    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
     if labels:
         ax.legend()
     d2l.plt.show()
 
 
-def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(2.5, 2.5), cmap='Reds'):
-    """d2l's `show_heatmaps` (a grid of matrices, shape (rows, cols, m, n)), shown as PNG."""
-    if not hasattr(matrices, 'asnumpy'):  # d2l's version takes MXNet arrays only
+def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(5, 2.5),
+                  cmap='Reds'):
+    """d2l's `show_heatmaps` (a (rows, cols, m, n) grid of matrices) as PNG.
+
+    Rows and columns are labelled by their integer positions.
+    """
+    # d2l's version takes MXNet arrays only
+    if not hasattr(matrices, 'asnumpy'):
         matrices = np.array(matrices)
     d2l.show_heatmaps(matrices, xlabel, ylabel, titles, figsize, cmap)
-    use_png_display()  # d2l switched to SVG; the figure is rendered when the cell ends
+    for ax in d2l.plt.gcf().axes[:-1]:  # every heatmap but the colour bar
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    # d2l switched to SVG; the figure is rendered when the cell ends
+    use_png_display()
 
 
 def show_attention(weights, src_tokens, tgt_tokens, figsize=(4, 3.5)):
-    """Heatmap of attention weights `(len(tgt_tokens), len(src_tokens))`, tokens on the axes."""
+    """Heatmap of attention weights, tokens on the axes.
+
+    The weights have shape `(len(tgt_tokens), len(src_tokens))`.
+    """
     if weights.shape != (len(tgt_tokens), len(src_tokens)):
         raise ValueError(f'weights have shape {weights.shape}, expected '
-                         f'({len(tgt_tokens)}, {len(src_tokens)}) for the tokens given')
-    show_heatmaps(weights.reshape((1, 1) + weights.shape), xlabel='source tokens',
-                  ylabel='output tokens', figsize=figsize)
+                         f'({len(tgt_tokens)}, {len(src_tokens)}) '
+                         f'for the tokens given')
+    show_heatmaps(weights.reshape((1, 1) + weights.shape),
+                  xlabel='source tokens', ylabel='output tokens',
+                  figsize=figsize)
     ax = d2l.plt.gcf().axes[0]
     ax.set_xticks(range(len(src_tokens)), src_tokens, rotation=90)
     ax.set_yticks(range(len(tgt_tokens)), tgt_tokens)
 
 
-def show_source(obj):
-    """Display the source code of a library class or function (so the book shows the real code)."""
+def source_listing(obj):
+    """The source of a function, class or method as a chapter lists it.
+
+    A method is shown unindented under a comment naming its class, and every
+    docstring by its first line: the listing holds the idea, the library file
+    the details. The text is the library's own, so it cannot drift.
+    """
+    lines = textwrap.dedent(inspect.getsource(obj)).splitlines()
+    docstrings = []
+    for node in ast.walk(ast.parse('\n'.join(lines))):
+        body = getattr(node, 'body', None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            docstrings.append(body[0])
+    # later docstrings first, so that earlier line numbers stay valid
+    for doc in sorted(docstrings, key=lambda d: -d.lineno):
+        first = lines[doc.lineno - 1]
+        indent = first[:len(first) - len(first.lstrip())]
+        quotes = first.lstrip()[:3]
+        summary = inspect.cleandoc(doc.value.value).splitlines()[0]
+        lines[doc.lineno - 1:doc.end_lineno] = [
+            indent + quotes + summary + quotes]
+    if '.' in obj.__qualname__:  # a method: say where it lives
+        module = obj.__module__.replace('.', '/')
+        lines.insert(0, f'# {obj.__qualname__}, in {module}.py')
+    return '\n'.join(lines) + '\n'
+
+
+def show_source(*objs):
+    """Display the source of library functions, classes or methods.
+
+    Each is listed as `source_listing` shows it: the book shows the real code.
+    """
     from IPython.display import Code
-    return Code(inspect.getsource(obj), language='python')
+    return Code('\n\n'.join(source_listing(obj) for obj in objs),
+                language='python')
