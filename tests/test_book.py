@@ -278,6 +278,7 @@ class Rendered:
     footer: str
     images: list
     untypeset_math: list
+    unnumbered_equations: list
     phone_wide_images: list
 
 
@@ -399,6 +400,10 @@ def render(driver, base_url, html_dir, name, docname, path):
             '.map(f => f.textContent).join(" ")'),
         images=driver.execute_script(IMAGES),
         untypeset_math=driver.execute_script(UNTYPESET_MATH),
+        unnumbered_equations=driver.execute_script(
+            'return Array.from(document.querySelectorAll("article div.math"))'
+            '.filter(e => !e.querySelector(".eqno"))'
+            '.map(e => e.textContent.trim().slice(0, 60))'),
     )
     # The same page on a phone: a screenshot, and the images wider than the window
     driver.set_window_size(PHONE_WIDTH, 2000)
@@ -623,3 +628,26 @@ def test_equations_are_typeset(mathjax, visit, name, docname, path):
     """MathJax (a local copy in place of the CDN's) typesets every equation."""
     untypeset = visit(name, docname, path).untypeset_math
     assert not untypeset, f'{path}: equations left as TeX: {untypeset}'
+
+
+@pytest.mark.parametrize('name, docname, path', PAGES, ids=PAGE_IDS)
+def test_displayed_equations_are_numbered(visit, name, docname, path):
+    """Every displayed equation carries a number, "(3.1)" (a `$$ (label)`)."""
+    unnumbered = visit(name, docname, path).unnumbered_equations
+    assert not unnumbered, f'{path}: equations without a number: {unnumbered}'
+
+
+def test_every_cited_paper_is_in_the_bibliography_and_every_entry_is_cited():
+    """{cite}`key` roles in the chapters and intro against book/references.bib."""
+    bib = (ROOT / 'book' / 'references.bib').read_text(encoding='utf-8')
+    entries = set(re.findall(r'^@\w+\{([^,\s]+),', bib, flags=re.M))
+    texts = [source_of(ROOT_DOC).read_text(encoding='utf-8')] + [
+        c.source for doc in CHAPTERS
+        for c in nbformat.read(ROOT / f'{doc}.ipynb', as_version=4).cells
+        if c.cell_type == 'markdown']
+    cited = {key.strip() for text in texts
+             for keys in re.findall(r'\{cite(?::\w+)?\}`([^`]+)`', text)
+             for key in keys.split(',')}
+    assert cited, 'no citation in the book'
+    assert cited <= entries, f'cited but not in references.bib: {cited - entries}'
+    assert entries <= cited, f'in references.bib but never cited: {entries - cited}'
