@@ -1,15 +1,16 @@
 """Figures: PNG output, heatmaps from NumPy or MXNet arrays, token labels on
-attention maps, readable ticks; the listings of library source."""
+attention maps, readable ticks; the listings of library source; glued numbers."""
+import inspect
+
 import matplotlib
 import numpy as onp
 import pytest
 from mxnet import np
 
-import inspect
-
 from seq2seq_attention.models import Seq2SeqEncoder
-from seq2seq_attention.plotting import (plot_losses, show_attention, show_heatmaps,
-                                        show_source, source_listing)
+from seq2seq_attention.plotting import (glue, plot_losses, show_attention,
+                                        show_heatmaps, show_source,
+                                        source_listing)
 
 matplotlib.use('Agg')
 
@@ -77,3 +78,17 @@ def test_a_listing_shows_the_code_and_only_the_first_line_of_each_docstring():
     assert listing.count('"""') == 2 * 3
     assert all(line.count('"""') == 2 for line in listing.splitlines()
                if '"""' in line)
+
+
+def test_glue_records_the_value_as_myst_nb_reads_it(monkeypatch):
+    import IPython.display
+    shown = []
+    monkeypatch.setattr(IPython.display, 'display',
+                        lambda *args, **kwargs: shown.append((args, kwargs)))
+    glue('num_pairs', 167130)
+    (bundle,), kwargs = shown[0]
+    # myst-nb pastes the text/plain under this prefix; nothing is displayed
+    assert bundle == {'application/papermill.record/text/plain': '167130'}
+    assert kwargs['raw'] is True
+    assert kwargs['metadata'] == {'scrapbook': {
+        'name': 'num_pairs', 'mime_prefix': 'application/papermill.record/'}}

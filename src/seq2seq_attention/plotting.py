@@ -1,4 +1,4 @@
-"""Figures for the book: loss curves, heatmaps, and library source in a chapter.
+"""For the book's pages: loss curves, heatmaps, library source, glued numbers.
 
 d2l's plotting helpers switch Jupyter to SVG, whose embedded date changes on
 every run, so a stored figure could never match under nbval. Every helper here
@@ -113,3 +113,20 @@ def show_source(*objs):
     from IPython.display import Code
     return Code('\n\n'.join(source_listing(obj) for obj in objs),
                 language='python')
+
+
+# The MIME prefix under which myst-nb finds a glued value (not displayed)
+GLUE_MIME_PREFIX = 'application/papermill.record/'
+
+
+def glue(name, value):
+    """Record `value` for the chapter's text to quote as {glue:text}`name`.
+
+    The output is that of myst-nb's `glue(name, value, display=False)`, without
+    myst-nb, which Colab lacks: the number in the prose is the computed one, and
+    nbval compares it with the stored one like any output.
+    """
+    from IPython.display import display
+    display({GLUE_MIME_PREFIX + 'text/plain': repr(value)}, raw=True,
+            metadata={'scrapbook': {'name': name,
+                                    'mime_prefix': GLUE_MIME_PREFIX}})
