@@ -190,8 +190,7 @@ def _where_to_put_it(zip_path):
     """Tell the reader where a copy of the corpus must go when offline."""
     return (f'No copy of the English-French corpus was found. Download '
             f'{FRA_ENG_URL} (SHA-1 {FRA_ENG_ZIP_SHA1}) and put it at '
-            f'{zip_path}, '
-            f'or set {ENV_VAR} to the path of a fra-eng.zip whose '
+            f'{zip_path}, or set {ENV_VAR} to the path of a fra-eng.zip whose '
             f'{FRA_TXT_MEMBER} has SHA-1 {FRA_TXT_SHA1}.')
 
 
@@ -293,8 +292,8 @@ class BatchIterator:
     the same function of the parameters; only the grouping into batches differs.
     Each batch shape gets its own compiled graph (and its memory) once the model
     is hybridized: `length_step` rounds the cut lengths up to a multiple of it,
-    which bounds the number of shapes (at most `(num_steps / length_step) **
-    2`).
+    which bounds the number of shapes (at most
+    `(num_steps / length_step) ** 2`).
     """
 
     def __init__(self, arrays, batch_size, shuffle=True, bucket=False,

@@ -84,19 +84,16 @@ def source_listing(obj):
     the details. The text is the library's own, so it cannot drift.
     """
     lines = textwrap.dedent(inspect.getsource(obj)).splitlines()
-    docstrings = []
-    for node in ast.walk(ast.parse('\n'.join(lines))):
-        body = getattr(node, 'body', None)
-        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            docstrings.append(body[0])
+    documented = [node for node in ast.walk(ast.parse('\n'.join(lines)))
+                  if isinstance(node, (ast.ClassDef, ast.FunctionDef))
+                  and ast.get_docstring(node)]
     # later docstrings first, so that earlier line numbers stay valid
-    for doc in sorted(docstrings, key=lambda d: -d.lineno):
+    for node in sorted(documented, key=lambda n: -n.body[0].lineno):
+        doc = node.body[0]
         first = lines[doc.lineno - 1]
         indent = first[:len(first) - len(first.lstrip())]
         quotes = first.lstrip()[:3]
-        summary = inspect.cleandoc(doc.value.value).splitlines()[0]
+        summary = ast.get_docstring(node).splitlines()[0]
         lines[doc.lineno - 1:doc.end_lineno] = [
             indent + quotes + summary + quotes]
     if '.' in obj.__qualname__:  # a method: say where it lives
