@@ -196,6 +196,13 @@ class QuietHandler(SimpleHTTPRequestHandler):
         return io.BytesIO(body)
 
 
+def skip_or_fail_under_ci(reason):
+    """Skip a test that lacks what `make browser` installs; under CI, fail instead."""
+    if os.environ.get('CI'):
+        pytest.fail(f'CI needs the browser test: {reason}', pytrace=False)
+    pytest.skip(reason)
+
+
 def local_mathjax():
     """The folder of the MathJax 3 copy `make browser` fetched, or None."""
     folder = Path(os.environ.get('XDG_CACHE_HOME', Path.home() / '.cache'))
@@ -208,11 +215,8 @@ def mathjax():
     """The local MathJax folder; skip (fail under CI) where there is none."""
     folder = local_mathjax()
     if folder is None:
-        reason = (f'no local MathJax {MATHJAX_VERSION}: run `make browser` '
-                  '(scripts/install-browser.sh) to fetch it')
-        if os.environ.get('CI'):
-            pytest.fail(f'CI needs it: {reason}', pytrace=False)
-        pytest.skip(reason)
+        skip_or_fail_under_ci(f'no local MathJax {MATHJAX_VERSION}: run `make browser` '
+                              '(scripts/install-browser.sh) to fetch it')
     return folder
 
 
@@ -238,11 +242,9 @@ def browser():
     """Headless Chromium driven by the system's chromedriver (Selenium Manager is never used)."""
     missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.is_file()]
     if missing:
-        reason = (f'{" and ".join(missing)} missing: run `make browser` '
-                  '(scripts/install-browser.sh) to install chromium and chromium-driver')
-        if os.environ.get('CI'):
-            pytest.fail(f'CI needs the browser test: {reason}', pytrace=False)
-        pytest.skip(reason)
+        skip_or_fail_under_ci(f'{" and ".join(missing)} missing: run `make browser` '
+                              '(scripts/install-browser.sh) to install chromium and '
+                              'chromium-driver')
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
