@@ -8,9 +8,9 @@ import pytest
 from mxnet import np
 
 from seq2seq_attention.models import Seq2SeqEncoder
-from seq2seq_attention.plotting import (glue, plot_losses, show_attention,
-                                        show_heatmaps, show_source,
-                                        source_listing)
+from seq2seq_attention.plotting import (glue, plot_losses, plot_spread,
+                                        show_attention, show_heatmaps,
+                                        show_source, source_listing)
 
 matplotlib.use('Agg')
 
@@ -51,6 +51,21 @@ def test_loss_axis_labels_several_ticks_as_plain_numbers():
     labels = [t.get_text() for t, v in zip(ax.get_yticklabels(), ax.get_yticks())
               if low <= v <= high]
     assert len(labels) >= 3 and all(lbl and '$' not in lbl for lbl in labels), labels
+
+
+def test_spread_plot_draws_each_mean_and_a_band_from_the_lowest_to_the_highest_seed():
+    seeds = [[1.0, 4.0, 2.0], [3.0, 2.0, 2.0], [2.0, 3.0, 5.0]]  # 3 seeds x 3 points
+    plot_spread([0, 1, 2], {'a': seeds, 'b': [[1.0, 1.0, 1.0]] * 3}, 'length', 'accuracy',
+                xticklabels=['short', 'mid', 'long'])
+    ax = matplotlib.pyplot.gcf().axes[0]
+    mean, _ = ax.get_lines()
+    onp.testing.assert_allclose(mean.get_ydata(), [2.0, 3.0, 3.0])
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == 1.0 and band[:, 1].max() == 5.0
+    assert [t.get_text() for t in ax.get_xticklabels()] == ['short', 'mid', 'long']
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ['a', 'b']
+    with pytest.raises(ValueError, match=r"curves\['a'\] must have one row per seed and 3 columns"):
+        plot_spread([0, 1, 2], {'a': [1.0, 2.0, 3.0]}, 'x', 'y')
 
 
 def test_heatmap_positions_are_whole_numbers():

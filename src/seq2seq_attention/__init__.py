@@ -2,7 +2,9 @@
 
 The library behind the book: data (`data`), attention (`attention`),
 encoder/decoder models (`models`), training (`training`), decoding and BLEU
-(`decoding`), checkpoints (`checkpoint`) and the book's figures (`plotting`).
+(`decoding`), checkpoints (`checkpoint`), the book's figures (`plotting`), a
+copying task with a known answer (`synthetic`) and runs repeated over seeds
+(`experiment`).
 
 Importing it first prepares MXNet 1.9.1 for today's Python stacks before MXNet
 is loaded: NumPy names and `distutils` that MXNet still reads (`compat`), the

@@ -9,6 +9,7 @@ import ast
 import inspect
 import textwrap
 
+import numpy as onp
 from d2l import mxnet as d2l
 from matplotlib import ticker
 from mxnet import np
@@ -18,6 +19,14 @@ def use_png_display():
     """Show matplotlib figures as PNG at 2x resolution (nbval skips PNG)."""
     from matplotlib_inline import backend_inline
     backend_inline.set_matplotlib_formats('retina')
+
+
+def _log_y(ax):
+    """Log-scale y axis, ticks at 1, 2, 5 x 10^k written as plain numbers."""
+    ax.set_yscale('log')
+    ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(ticker.FormatStrFormatter('%g'))
+    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
 
 
 def plot_losses(histories, labels=None, xlabel='epoch',
@@ -30,15 +39,39 @@ def plot_losses(histories, labels=None, xlabel='epoch',
                 label=labels[i] if labels else None)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_yscale('log')
-    # ticks at 1, 2 and 5 times powers of ten, written as plain numbers
-    ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-    ax.yaxis.set_major_formatter(ticker.FormatStrFormatter('%g'))
-    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    _log_y(ax)
     ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
     if labels:
         ax.legend()
+    d2l.plt.show()
+
+
+def plot_spread(x, curves, xlabel, ylabel, xticklabels=None, logy=False):
+    """Curves over seeds: each label's mean as a line, its range as a band.
+
+    `curves` maps a label to its values, one row per seed and one column per
+    point of `x`; the band spans the lowest to the highest seed.
+    """
+    use_png_display()
+    fig, ax = d2l.plt.subplots(figsize=(4.5, 3))
+    for label, values in curves.items():
+        values = onp.asarray(values, dtype=float)  # (num_seeds, len(x))
+        if values.ndim != 2 or values.shape[1] != len(x):
+            raise ValueError(f'curves[{label!r}] must have one row per seed '
+                             f'and {len(x)} columns, got shape '
+                             f'{values.shape}')
+        line, = ax.plot(x, values.mean(axis=0), marker='o', label=label)
+        ax.fill_between(x, values.min(axis=0), values.max(axis=0),
+                        color=line.get_color(), alpha=0.2)
+    if xticklabels is not None:
+        ax.set_xticks(x, xticklabels)
+    if logy:
+        _log_y(ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
     d2l.plt.show()
 
 
