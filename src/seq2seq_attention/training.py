@@ -235,6 +235,39 @@ def _initialize(net, ctxs, reinit):
             p.reset_ctx(ctxs)
 
 
+def train_epoch(net, data_iter, loss, optimizer, bos, ctxs, check=False):
+    """One pass over the data with teacher forcing; the summed loss, tokens.
+
+    Both sums stay on the device (`ctxs[0]`), so that the batches are queued
+    without waiting for each other. Each batch is split across the contexts
+    (`ctxs`); `check` checks every batch first (`train_s2s` asks for it when
+    it could not check the whole data beforehand).
+    """
+    epoch_loss, epoch_tokens = (np.zeros((1,), ctx=ctxs[0]),
+                                np.zeros((1,), ctx=ctxs[0]))
+    for batch in data_iter:
+        if check:
+            _check_batch(net, batch, len(ctxs))
+        num_steps = batch[2].shape[1]
+        shards = [gluon.utils.split_and_load(a, ctxs, even_split=False)
+                  for a in batch]
+        with autograd.record():
+            losses = []
+            for X, X_valid_len, Y, Y_valid_len in zip(*shards):
+                Y_hat = net(X, decoder_inputs(Y, bos), X_valid_len)
+                # each sequence's summed cross-entropy
+                # (d2l's loss is this / num_steps)
+                losses.append(loss(Y_hat, Y, Y_valid_len) * num_steps)
+        autograd.backward(losses)
+        # the batch's number of valid target tokens, kept on the device
+        num_tokens = batch[3].sum().astype('float32').as_in_ctx(ctxs[0])
+        optimizer.step(num_tokens)  # clip, then divide by num_tokens
+        for l in losses:
+            epoch_loss = epoch_loss + l.sum().as_in_ctx(ctxs[0])
+        epoch_tokens += num_tokens
+    return epoch_loss, epoch_tokens
+
+
 def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
               hybridize=True, kvstore=None, plot=None, progress=None,
               verbose=True, reinit=True, static_alloc=True):
@@ -292,29 +325,8 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
     history, train_time = History(), 0.0
     for epoch in range(num_epochs):
         start = time.perf_counter()
-        # both sums stay on the device during the epoch
-        epoch_loss, epoch_tokens = (np.zeros((1,), ctx=ctxs[0]),
-                                    np.zeros((1,), ctx=ctxs[0]))
-        for batch in data_iter:
-            if not checked:
-                _check_batch(net, batch, len(ctxs))
-            num_steps = batch[2].shape[1]
-            shards = [gluon.utils.split_and_load(a, ctxs, even_split=False)
-                      for a in batch]
-            with autograd.record():
-                losses = []
-                for X, X_valid_len, Y, Y_valid_len in zip(*shards):
-                    Y_hat = net(X, decoder_inputs(Y, bos), X_valid_len)
-                    # each sequence's summed cross-entropy
-                    # (d2l's loss is this / num_steps)
-                    losses.append(loss(Y_hat, Y, Y_valid_len) * num_steps)
-            autograd.backward(losses)
-            # the batch's number of valid target tokens, kept on the device
-            num_tokens = batch[3].sum().astype('float32').as_in_ctx(ctxs[0])
-            optimizer.step(num_tokens)
-            for l in losses:
-                epoch_loss = epoch_loss + l.sum().as_in_ctx(ctxs[0])
-            epoch_tokens += num_tokens
+        epoch_loss, epoch_tokens = train_epoch(net, data_iter, loss, optimizer,
+                                               bos, ctxs, check=not checked)
         # over all workers (distributed), read once per epoch: (loss, tokens)
         totals = optimizer.sum_over_workers(
             np.concatenate([epoch_loss, epoch_tokens]))
