@@ -53,7 +53,7 @@ def _call(fn, job):
 
 
 def run_in_processes(fn, jobs, num_workers=None):
-    """Return `[fn(**job) for job in jobs]`, the jobs run in parallel processes.
+    """`[fn(**job) for job in jobs]`, the jobs run in parallel processes.
 
     Each job runs in a fresh process (started by `spawn`: MXNet's engine
     threads do not survive a fork), `num_workers` at a time (default: one per
