@@ -26,6 +26,7 @@ from .models import build_seq2seq
 from .training import train_s2s
 from .utils import set_seed, try_gpu
 
+
 def _is_importable(fn):
     """Whether a worker process can find `fn` by its module and name."""
     module = getattr(fn, '__module__', None)
