@@ -309,6 +309,45 @@ def test_bucket_one_keeps_the_batches_of_the_unbucketed_iterator():
     assert sum(widths) < sum(b[0].shape[1] for b in BatchIterator(arrays, 8, bucket=1))
 
 
+def test_cut_batches_are_the_same_batches_without_their_padding_columns():
+    """`batches(cut=True)` (what train_s2s trains on): same examples, same draws."""
+    from seq2seq_attention import BatchIterator, ShardedBatches, set_seed
+    arrays = bucket_data()
+    cut_batches = {}
+    for bucket in (False, 2):
+        set_seed(5)
+        full = list(BatchIterator(arrays, 8, bucket=bucket).batches(cut=False))
+        set_seed(5)
+        cut = list(BatchIterator(arrays, 8, bucket=bucket).batches(cut=True))
+        set_seed(5)
+        assert [b[1].asnumpy().tolist() for b in BatchIterator(arrays, 8, bucket=bucket)] \
+            == [b[1].asnumpy().tolist() for b in cut]
+        assert len(full) == len(cut) == 7
+        widths = []
+        for f, c in zip(full, cut):
+            for lens in (1, 3):  # the same examples in the same order
+                onp.testing.assert_array_equal(c[lens].asnumpy(), f[lens].asnumpy())
+            for tokens, lens in ((0, 1), (2, 3)):
+                width, longest = c[tokens].shape[1], int(f[lens].max())
+                if bucket:  # cut to the longest sentence (length_step 1)
+                    assert width == longest
+                else:  # the first of 8, 6, 4, 2 (the data's longest: 8) that holds it
+                    assert width in (2, 4, 6, 8) and 0 <= width - longest < 2
+                onp.testing.assert_array_equal(c[tokens].asnumpy(),
+                                               f[tokens].asnumpy()[:, :width])
+                assert not f[tokens].asnumpy()[:, width:].any()  # only padding went
+                widths.append(width)
+        assert min(widths) < 8  # something was cut
+        cut_batches[bucket] = cut
+    # each worker gets its share of the cut batch
+    set_seed(5)
+    shares = list(ShardedBatches(BatchIterator(arrays, 8), 1, 2).batches(cut=True))
+    assert [s[0].shape for s in shares] == [
+        (len(c[0]) // 2, c[0].shape[1]) for c in cut_batches[False]]
+    with pytest.raises(ValueError, match=r'cut=True needs arrays \(X, X_valid_len'):
+        list(BatchIterator(arrays[:2], 8).batches(cut=True))
+
+
 def test_length_step_bounds_the_batch_shapes():
     from seq2seq_attention import BatchIterator
     arrays = bucket_data()

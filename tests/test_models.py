@@ -204,3 +204,21 @@ def test_stacked_lstm_computes_what_gluons_lstm_does():
     got, (h2, c2) = stacked(X, state)
     for a, b in ((expected, got), (h, h2), (c, c2)):
         onp.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_embeddings_start_from_a_standard_normal_the_rest_from_xavier():
+    """`make_embedding`'s own N(0, 1) wins over the Xavier that `initialize` is given."""
+    from mxnet import random as mx_random
+    mx_random.seed(0)
+    net = build_seq2seq(200, 300, 32, 16, 2)
+    net.initialize(init.Xavier())
+    net(np.zeros((2, 3), dtype='int32'), np.zeros((2, 3), dtype='int32'))
+    params = net._collect_params_with_prefix()
+    embeddings = [name for name in params if name.endswith('embedding.weight')]
+    assert embeddings == ['encoder.embedding.weight', 'decoder.embedding.weight']
+    for name in embeddings:
+        weight = params[name].data().asnumpy()
+        assert abs(weight.mean()) < 0.05 and 0.95 < weight.std() < 1.05, name
+    # Xavier (uniform, magnitude 3) keeps the dense layer within sqrt(6 / (fan_in + fan_out))
+    dense = params['decoder.dense.weight'].data().asnumpy()
+    assert 0 < abs(dense).max() <= (6 / sum(dense.shape)) ** 0.5

@@ -108,15 +108,22 @@ def test_clipped_adam_matches_gluons_adam_after_d2ls_clipping():
         onp.testing.assert_allclose(b.data().asnumpy(), a.data().asnumpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_trimming_the_padding_changes_no_loss():
-    """bucket=1 cuts each batch's padding: same batches, same losses as the padded batches."""
+@pytest.mark.parametrize('decoder', ['attention', 'plain'])
+def test_trimming_the_padding_changes_no_loss(decoder):
+    """Cut batches (train_s2s's default, or bucket=1): the padded batches' losses."""
     from seq2seq_attention import BatchIterator
-    histories = []
-    for bucket in (0, 1):
+    histories, shapes = [], []
+    for bucket, cut_padding in ((0, False), (0, True), (1, False)):
         set_seed(0)
         data_iter, src_vocab, tgt_vocab = tiny_data()
         data_iter = BatchIterator(data_iter.arrays, 4, bucket=bucket)
-        net = build_seq2seq(len(src_vocab), len(tgt_vocab), 8, 16, 2)
+        net = build_seq2seq(len(src_vocab), len(tgt_vocab), 8, 16, 2, decoder=decoder)
         histories.append(train_s2s(net, data_iter, 0.01, 5, tgt_vocab, mx.cpu(),
-                                   verbose=False, plot=False))
+                                   verbose=False, plot=False, cut_padding=cut_padding))
+        shapes.append(net.num_steps)  # (source, target) steps of the last batch
+    # padded to NUM_STEPS = 8; cut, at most the longest sentence with <eos>
+    longest = tuple(int(data_iter.arrays[i].max()) for i in (1, 3))
+    assert max(longest) < NUM_STEPS and shapes[0] == (NUM_STEPS, NUM_STEPS)
+    assert all(s <= n for shape in shapes[1:] for s, n in zip(shape, longest))
     onp.testing.assert_allclose(histories[1], histories[0], rtol=1e-5)
+    onp.testing.assert_allclose(histories[2], histories[0], rtol=1e-5)

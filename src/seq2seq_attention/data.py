@@ -306,13 +306,20 @@ class BatchIterator:
         self.shuffle = shuffle
         _check_arrays(self.arrays)
         self.num_examples = self.arrays[0].shape[0]
+        self._lengths = None
         if bucket:
-            if len(self.arrays) != 4:
-                raise ValueError(
-                    'bucket=True needs arrays (X, X_valid_len, Y, Y_valid_len)')
-            # valid lengths on the host: (num_examples, 2), source then target
+            self._host_lengths('bucket=True')
+
+    def _host_lengths(self, what):
+        """The valid lengths on the host: (num_examples, 2), source, target."""
+        if self._lengths is None:
+            if not (len(self.arrays) == 4 and self.arrays[0].ndim == 2
+                    and self.arrays[2].ndim == 2):
+                raise ValueError(f'{what} needs arrays (X, X_valid_len, Y, '
+                                 f'Y_valid_len), X and Y of 2 axes')
             self._lengths = onp.stack(
                 [self.arrays[1].asnumpy(), self.arrays[3].asnumpy()], 1)
+        return self._lengths
 
     def __len__(self):
         return math.ceil(self.num_examples / self.batch_size)
@@ -327,16 +334,47 @@ class BatchIterator:
         steps = int(math.ceil(longest / self.length_step))
         return min(steps * self.length_step, num_steps)
 
+    def _cut_lengths(self, lengths):
+        """Four lengths a batch of unbucketed data is cut to, per side.
+
+        Random batches of long sentences would bring up to `num_steps ** 2`
+        shapes, each a compiled graph with its memory: a batch is cut to the
+        first of L, L - s, L - 2s, L - 3s (L the data's longest sentence,
+        s = ceil(L / 4)) that holds its longest one. At most 16 shapes, and
+        a batch that holds a sentence of length L is cut to it exactly.
+        """
+        allowed = []
+        for longest in lengths.max(axis=0).tolist():
+            step = int(math.ceil(longest / 4))
+            allowed.append(sorted({max(longest - i * step, 1)
+                                   for i in range(4)}))
+        return allowed
+
     def __iter__(self):
+        return self.batches(cut=bool(self.bucket))
+
+    def batches(self, cut=True):
+        """One epoch's batches; `cut` cuts each to its longest sentences.
+
+        Cutting drops only padding columns (with `bucket` the cut lengths are
+        rounded up to `length_step`, else to one of four per side, see
+        `_cut_lengths`): a model that ignores padding, as this library's do,
+        computes the same losses and gradients from a cut batch, for less work.
+        The batches are those of iterating (the same examples, the same random
+        draws); with `bucket` they are cut either way.
+        """
+        lengths = self._host_lengths('cut=True') if cut else None
+        allowed = (self._cut_lengths(lengths) if cut and not self.bucket
+                   else None)
         order = (onp.random.permutation(self.num_examples) if self.shuffle
                  else onp.arange(self.num_examples))
         # within each window, stable sort by source, then target length
         if self.bucket:
             window = self.bucket * self.batch_size
             for i in range(0, self.num_examples, window):
-                lengths = self._lengths[order[i:i + window]]
-                order[i:i + window] = order[i:i + window][
-                    onp.lexsort((lengths[:, 1], lengths[:, 0]))]
+                window_lengths = self._lengths[order[i:i + window]]
+                order[i:i + window] = order[i:i + window][onp.lexsort(
+                    (window_lengths[:, 1], window_lengths[:, 0]))]
         starts = list(range(0, self.num_examples, self.batch_size))
         # sorted windows: shuffle the batches again
         if self.bucket > 1 and self.shuffle:
@@ -348,11 +386,15 @@ class BatchIterator:
             idx = order_on_device[i:i + self.batch_size]
             arrays = [np.take(a, idx, axis=0) for a in self.arrays]
             # cut the padding beyond the batch's longest source and target
-            if self.bucket:
+            if cut:
                 batch = order[i:i + self.batch_size]
-                longest = self._lengths[batch].max(axis=0)
-                src_len, tgt_len = [self._cut_length(n, a.shape[1])
-                                    for n, a in zip(longest, arrays[::2])]
+                longest = lengths[batch].max(axis=0)
+                if allowed is None:  # bucketed: rounded to length_step
+                    src_len, tgt_len = [self._cut_length(n, a.shape[1])
+                                        for n, a in zip(longest, arrays[::2])]
+                else:
+                    src_len, tgt_len = [next(m for m in side if m >= n)
+                                        for n, side in zip(longest, allowed)]
                 arrays[0] = arrays[0][:, :src_len]
                 arrays[2] = arrays[2][:, :tgt_len]
             yield tuple(arrays)
@@ -427,7 +469,17 @@ class ShardedBatches:
         return [end - start for start, end in bounds]
 
     def __iter__(self):
-        for batch in self.data_iter:
+        return self._shares(iter(self.data_iter))
+
+    def batches(self, cut=True):
+        """This worker's shares of `data_iter.batches(cut)` (see there)."""
+        if not hasattr(self.data_iter, 'batches'):
+            return iter(self)
+        return self._shares(self.data_iter.batches(cut))
+
+    def _shares(self, batches):
+        """Yield this worker's share of each batch."""
+        for batch in batches:
             n = batch[0].shape[0]
             self._check_batch(n)
             start, end = _shard_bounds(n, self.num_parts, self.rank)

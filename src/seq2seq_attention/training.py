@@ -270,7 +270,7 @@ def train_epoch(net, data_iter, loss, optimizer, bos, ctxs, check=False):
 
 def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
               hybridize=True, kvstore=None, plot=None, progress=None,
-              verbose=True, reinit=True, static_alloc=True):
+              verbose=True, reinit=True, static_alloc=True, cut_padding=True):
     """Train `net` with teacher forcing, Adam and gradient clipping.
 
     Return per-epoch losses. The objective is the mean cross-entropy per valid
@@ -293,6 +293,13 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
     each graph kept (`SequenceBlock.max_graphs`) holds its memory.
     On larger models with bucketed data (many shapes) pass `static_alloc=False`:
     the graphs then share memory, at little cost in speed.
+    `cut_padding=True` (the default) trains on each batch cut to its longest
+    source and target sentence where the data can say where they end (a
+    `BatchIterator` can: `batches(cut=True)`, which rounds the cut lengths so
+    that there are few shapes): the padding columns are not computed. That
+    changes no loss or gradient of a model that ignores padding, as this
+    library's do (masked encoder outputs, states taken at the valid lengths,
+    masked attention and loss); pass False for a model that reads it.
     `reinit=True` (the default) starts from fresh parameters; `reinit=False`
     continues training those `net` has (say, from `load_checkpoint`), Adam's
     moments starting afresh.
@@ -325,7 +332,10 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
     history, train_time = History(), 0.0
     for epoch in range(num_epochs):
         start = time.perf_counter()
-        epoch_loss, epoch_tokens = train_epoch(net, data_iter, loss, optimizer,
+        batches = (data_iter.batches(cut=True)
+                   if cut_padding and hasattr(data_iter, 'batches')
+                   else data_iter)
+        epoch_loss, epoch_tokens = train_epoch(net, batches, loss, optimizer,
                                                bos, ctxs, check=not checked)
         # over all workers (distributed), read once per epoch: (loss, tokens)
         totals = optimizer.sum_over_workers(
