@@ -125,7 +125,9 @@ def operator_results():
                             attention=attention)
         history = train_s2s(net, data_iter, 0.01, 30, tgt_vocab, mx.cpu(), verbose=False,
                             plot=False)
-        params = [p.data() for _, p in sorted(net.collect_params().items())]
+        # by structural name ('decoder.dense.weight'): Gluon's own names carry global
+        # counters ('embedding12_weight'), whose order depends on the blocks made before
+        params = [p.data() for _, p in sorted(net._collect_params_with_prefix().items())]
         add(f'train_s2s ({decoder}, {attention})', onp.array(history), *params)
         sentences = [s for s, _ in PAIRS]
         greedy, _ = translate_batch(net, sentences, src_vocab, tgt_vocab, 8, mx.cpu())
