@@ -329,25 +329,29 @@ class BatchIterator:
         return [min(self.batch_size, self.num_examples - i)
                 for i in range(0, self.num_examples, self.batch_size)]
 
-    def _cut_length(self, longest, num_steps):
-        """The longest valid length, rounded up to `length_step`, capped."""
-        steps = int(math.ceil(longest / self.length_step))
-        return min(steps * self.length_step, num_steps)
-
     def _cut_lengths(self, lengths):
-        """Four lengths a batch of unbucketed data is cut to, per side.
+        """The lengths a batch may be cut to, per side (source, target).
 
-        Random batches of long sentences would bring up to `num_steps ** 2`
-        shapes, each a compiled graph with its memory: a batch is cut to the
-        first of L, L - s, L - 2s, L - 3s (L the data's longest sentence,
-        s = ceil(L / 4)) that holds its longest one. At most 16 shapes, and
-        a batch that holds a sentence of length L is cut to it exactly.
+        A batch is cut to the first that holds its longest sentence. Each shape
+        is a compiled graph with its memory, so there are few: with `bucket`,
+        the multiples of `length_step` (capped at `num_steps`); without, where
+        random batches of long sentences would bring up to `num_steps ** 2`
+        shapes, L, L - s, L - 2s and L - 3s (L the data's longest sentence,
+        s = ceil(L / 4)): at most 16 shapes, and a batch that holds a sentence
+        of length L is cut to it exactly.
         """
         allowed = []
-        for longest in lengths.max(axis=0).tolist():
-            step = int(math.ceil(longest / 4))
-            allowed.append(sorted({max(longest - i * step, 1)
-                                   for i in range(4)}))
+        for longest, tokens in zip(lengths.max(axis=0).tolist(),
+                                   self.arrays[::2]):
+            if self.bucket:
+                num_steps, step = tokens.shape[1], self.length_step
+                multiples = range(1, math.ceil(num_steps / step) + 1)
+                allowed.append(sorted({min(k * step, num_steps)
+                                       for k in multiples}))
+            else:
+                step = int(math.ceil(longest / 4))
+                allowed.append(sorted({max(longest - i * step, 1)
+                                       for i in range(4)}))
         return allowed
 
     def __iter__(self):
@@ -356,16 +360,14 @@ class BatchIterator:
     def batches(self, cut=True):
         """One epoch's batches; `cut` cuts each to its longest sentences.
 
-        Cutting drops only padding columns (with `bucket` the cut lengths are
-        rounded up to `length_step`, else to one of four per side, see
-        `_cut_lengths`): a model that ignores padding, as this library's do,
+        Cutting drops only padding columns (to one of a few lengths per side,
+        see `_cut_lengths`): a model that ignores padding, as this library's do,
         computes the same losses and gradients from a cut batch, for less work.
         The batches are those of iterating (the same examples, the same random
         draws); with `bucket` they are cut either way.
         """
         lengths = self._host_lengths('cut=True') if cut else None
-        allowed = (self._cut_lengths(lengths) if cut and not self.bucket
-                   else None)
+        allowed = self._cut_lengths(lengths) if cut else None
         order = (onp.random.permutation(self.num_examples) if self.shuffle
                  else onp.arange(self.num_examples))
         # within each window, stable sort by source, then target length
@@ -389,12 +391,8 @@ class BatchIterator:
             if cut:
                 batch = order[i:i + self.batch_size]
                 longest = lengths[batch].max(axis=0)
-                if allowed is None:  # bucketed: rounded to length_step
-                    src_len, tgt_len = [self._cut_length(n, a.shape[1])
-                                        for n, a in zip(longest, arrays[::2])]
-                else:
-                    src_len, tgt_len = [next(m for m in side if m >= n)
-                                        for n, side in zip(longest, allowed)]
+                src_len, tgt_len = [next(m for m in side if m >= n)
+                                    for n, side in zip(longest, allowed)]
                 arrays[0] = arrays[0][:, :src_len]
                 arrays[2] = arrays[2][:, :tgt_len]
             yield tuple(arrays)
