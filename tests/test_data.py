@@ -348,6 +348,31 @@ def test_cut_batches_are_the_same_batches_without_their_padding_columns():
         list(BatchIterator(arrays[:2], 8).batches(cut=True))
 
 
+@pytest.mark.parametrize('bucket, length_step', [(False, 1), (2, 1), (2, 3)])
+def test_batch_shapes_lists_every_shape_the_batches_take(bucket, length_step):
+    """`batch_shapes(cut)`: what train_s2s reads to choose static_alloc."""
+    from seq2seq_attention import BatchIterator, ShardedBatches
+    arrays = bucket_data()
+    data_iter = BatchIterator(arrays, 8, bucket=bucket, length_step=length_step)
+    for cut, batches in ((True, data_iter.batches), (False, data_iter.batches),
+                         (None, lambda cut: iter(data_iter))):
+        listed = data_iter.batch_shapes(cut)
+        assert len(set(listed)) == len(listed)
+        seen = {(b[0].shape[1], b[2].shape[1]) for _ in range(20) for b in batches(cut)}
+        assert seen <= set(listed), (cut, seen - set(listed))
+        if cut is False or (cut is None and not bucket):  # nothing cut
+            assert listed == [(8, 8)]
+        else:
+            assert len(seen) > 1  # (the data's lengths vary)
+    # bucketed in steps of 1, any length of 1 to 8 per side; else four per side at most
+    assert len(data_iter.batch_shapes(True)) == (
+        64 if bucket and length_step == 1 else 9 if bucket else 16)
+    assert ShardedBatches(data_iter, 0, 2).batch_shapes(True) == data_iter.batch_shapes(True)
+    assert ShardedBatches([], 0, 1).batch_shapes(True) is None
+    with pytest.raises(ValueError, match=r'batch_shapes needs arrays \(X, X_valid_len'):
+        BatchIterator(arrays[:2], 8).batch_shapes()
+
+
 def test_length_step_bounds_the_batch_shapes():
     from seq2seq_attention import BatchIterator
     arrays = bucket_data()

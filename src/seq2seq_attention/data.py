@@ -354,6 +354,21 @@ class BatchIterator:
                                        for i in range(4)}))
         return allowed
 
+    def batch_shapes(self, cut=None):
+        """The `(source, target)` lengths the batches of `batches(cut)` may take.
+
+        `cut=None` means as iterating does: cut with `bucket`, else not. Each
+        shape is a compiled graph (`train_s2s` keeps each graph's memory only
+        when there are few).
+        """
+        if cut is None:
+            cut = bool(self.bucket)
+        lengths = self._host_lengths('batch_shapes')
+        if not cut:
+            return [(self.arrays[0].shape[1], self.arrays[2].shape[1])]
+        src_lengths, tgt_lengths = self._cut_lengths(lengths)
+        return [(s, t) for s in src_lengths for t in tgt_lengths]
+
     def __iter__(self):
         return self.batches(cut=bool(self.bucket))
 
@@ -465,6 +480,12 @@ class ShardedBatches:
         bounds = [_shard_bounds(n, self.num_parts, self.rank)
                   for n in self.data_iter.batch_sizes()]
         return [end - start for start, end in bounds]
+
+    def batch_shapes(self, cut=None):
+        """`data_iter.batch_shapes(cut)` (None if it cannot tell)."""
+        if not hasattr(self.data_iter, 'batch_shapes'):
+            return None
+        return self.data_iter.batch_shapes(cut)  # a share cuts no step
 
     def __iter__(self):
         return self._shares(iter(self.data_iter))

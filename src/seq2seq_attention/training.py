@@ -12,6 +12,7 @@ from mxnet import autograd, gluon, init, np
 from .checks import (check_batch_split, check_float, check_int,
                      check_token_ids, check_vocabularies, check_whole_numbers,
                      embedded_vocab_size)
+from .models import SequenceBlock
 from .plotting import plot_losses
 from .utils import as_ctx_list
 
@@ -268,9 +269,20 @@ def train_epoch(net, data_iter, loss, optimizer, bos, ctxs, check=False):
     return epoch_loss, epoch_tokens
 
 
+def _few_shapes(data_iter, cut):
+    """Whether the batches come in at most `SequenceBlock.max_graphs` shapes.
+
+    True where the data cannot tell (`batch_shapes`); `cut` says whether
+    training asks for `batches(cut=True)` (else it iterates).
+    """
+    shapes = (data_iter.batch_shapes(True if cut else None)
+              if hasattr(data_iter, 'batch_shapes') else None)
+    return shapes is None or len(shapes) <= SequenceBlock.max_graphs
+
+
 def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
               hybridize=True, kvstore=None, plot=None, progress=None,
-              verbose=True, reinit=True, static_alloc=True, cut_padding=True):
+              verbose=True, reinit=True, static_alloc=None, cut_padding=True):
     """Train `net` with teacher forcing, Adam and gradient clipping.
 
     Return per-epoch losses. The objective is the mean cross-entropy per valid
@@ -291,8 +303,11 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
     imperatively. `static_alloc=True` keeps each graph's arrays allocated
     between calls: faster where operators are small (the chapters' models), but
     each graph kept (`SequenceBlock.max_graphs`) holds its memory.
-    On larger models with bucketed data (many shapes) pass `static_alloc=False`:
-    the graphs then share memory, at little cost in speed.
+    `static_alloc=False` lets the graphs share memory, at little cost in speed
+    on larger models. The default, None, chooses True unless the data says its
+    batches come in more shapes than a block keeps graphs (say, bucketed data
+    cut in steps of one token), where building and keeping graphs of their own
+    would grow the memory by gigabytes.
     `cut_padding=True` (the default) trains on each batch cut to its longest
     source and target sentence where the data can say where they end (a
     `BatchIterator` can: `batches(cut=True)`, which rounds the cut lengths so
@@ -314,6 +329,9 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
     num_epochs = check_int('num_epochs', num_epochs, low=1)
     clip_theta = check_float('clip_theta', clip_theta, low=0, low_open=True)
     checked = _check_data(net, data_iter, tgt_vocab, len(ctxs))
+    cut = cut_padding and hasattr(data_iter, 'batches')
+    if static_alloc is None:
+        static_alloc = _few_shapes(data_iter, cut)
     _initialize(net, ctxs, reinit)
     net.hybridize(hybridize, static_alloc=static_alloc,
                   static_shape=static_alloc)
@@ -332,9 +350,7 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
     history, train_time = History(), 0.0
     for epoch in range(num_epochs):
         start = time.perf_counter()
-        batches = (data_iter.batches(cut=True)
-                   if cut_padding and hasattr(data_iter, 'batches')
-                   else data_iter)
+        batches = data_iter.batches(cut=True) if cut else data_iter
         epoch_loss, epoch_tokens = train_epoch(net, batches, loss, optimizer,
                                                bos, ctxs, check=not checked)
         # over all workers (distributed), read once per epoch: (loss, tokens)
