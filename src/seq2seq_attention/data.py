@@ -355,7 +355,7 @@ class BatchIterator:
         return allowed
 
     def batch_shapes(self, cut=None):
-        """The `(source, target)` lengths the batches of `batches(cut)` may take.
+        """The `(source, target)` lengths `batches(cut)` may cut batches to.
 
         `cut=None` means as iterating does: cut with `bucket`, else not. Each
         shape is a compiled graph (`train_s2s` keeps each graph's memory only
