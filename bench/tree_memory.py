@@ -5,7 +5,8 @@ worker processes beside the notebook's kernel: what the machine needs is their
 sum. Every half second this sums, over the command and all its descendants
 (read from /proc, so Linux only), the resident set (RSS, which counts the pages
 of shared libraries such as libmxnet.so once per process) and the proportional
-set (PSS, which splits shared pages between the processes using them).
+set (PSS, which splits shared pages between the processes using them); it also
+keeps the largest RSS of any one process (a training worker's, say).
 
     python bench/tree_memory.py python -m pytest --nbval \\
         book/05_does_attention_help.ipynb \\
@@ -33,8 +34,11 @@ def children_of():
 
 
 def tree_memory(pid):
-    """Summed RSS and PSS, in bytes, of `pid` and all its descendants."""
-    rss = pss = 0
+    """Summed RSS and PSS of `pid` and its descendants, and the largest RSS.
+
+    In bytes: `(rss, pss, largest_rss)`.
+    """
+    rss = pss = largest = 0
     children, stack = children_of(), [pid]
     while stack:
         p = stack.pop()
@@ -43,12 +47,13 @@ def tree_memory(pid):
                 for line in f:
                     if line.startswith('Rss:'):
                         rss += int(line.split()[1]) * 1024
+                        largest = max(largest, int(line.split()[1]) * 1024)
                     elif line.startswith('Pss:'):
                         pss += int(line.split()[1]) * 1024
         except OSError:
             pass
         stack.extend(children.get(p, []))
-    return rss, pss
+    return rss, pss, largest
 
 
 def main():
@@ -57,14 +62,16 @@ def main():
         sys.exit(f'usage: {sys.argv[0]} COMMAND [ARGUMENT ...]')
     start = time.time()
     process = subprocess.Popen(sys.argv[1:])
-    peak_rss = peak_pss = 0
+    peak_rss = peak_pss = peak_one = 0
     while process.poll() is None:
-        rss, pss = tree_memory(process.pid)
+        rss, pss, largest = tree_memory(process.pid)
         peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        peak_one = max(peak_one, largest)
         time.sleep(0.5)
     print(f'exit {process.returncode}, wall {time.time() - start:.0f} s, '
           f'peak of the process tree: {peak_rss / 2 ** 20:,.0f} MiB RSS, '
-          f'{peak_pss / 2 ** 20:,.0f} MiB PSS', file=sys.stderr)
+          f'{peak_pss / 2 ** 20:,.0f} MiB PSS; largest process: '
+          f'{peak_one / 2 ** 20:,.0f} MiB RSS', file=sys.stderr)
     sys.exit(process.returncode)
 
 
