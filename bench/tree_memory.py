@@ -46,8 +46,9 @@ def tree_memory(pid):
             with open(f'/proc/{p}/smaps_rollup') as f:
                 for line in f:
                     if line.startswith('Rss:'):
-                        rss += int(line.split()[1]) * 1024
-                        largest = max(largest, int(line.split()[1]) * 1024)
+                        process_rss = int(line.split()[1]) * 1024
+                        rss += process_rss
+                        largest = max(largest, process_rss)
                     elif line.startswith('Pss:'):
                         pss += int(line.split()[1]) * 1024
         except OSError:

@@ -363,6 +363,7 @@ class BatchIterator:
         """
         if cut is None:
             cut = bool(self.bucket)
+        # (raises unless the arrays are (X, X_valid_len, Y, Y_valid_len))
         lengths = self._host_lengths('batch_shapes')
         if not cut:
             return [(self.arrays[0].shape[1], self.arrays[2].shape[1])]
