@@ -8,10 +8,14 @@ epochs, each run in a fresh process (so peak memory is its own):
   writes it (bench/d2l_reference.py);
 - `d2l PyTorch`: d2l's `d2l.torch.train_seq2seq` on the model written as d2l's PyTorch
   edition writes it (bench/d2l_torch_reference.py), with PyTorch's default threads;
-- `train_s2s (...)`: the library's trainer and model, in the configurations of `CONFIGS`.
+- `train_s2s (...)`: the library's trainer and model, in the configurations of `CONFIGS`,
+  with the CPU kernels pinned as the book pins them (`portable`) or, for the configurations
+  marked `native`, left to the reader's environment (`SEQ2SEQ_ATTENTION_CPU=native`: this
+  CPU's kernels, faster here, but the last digits are no longer the book's).
 
-The runs are interleaved over `--rounds` rounds and medians are reported. For each it prints
-tokens/sec (valid target tokens, padding not counted, over the wall time of the whole
+The runs are interleaved over `--rounds` rounds and medians are reported (each ratio with its
+range over the rounds, round by round: on a shared machine, runs close in time are slowed
+alike). For each it prints tokens/sec (valid target tokens, padding not counted, over the wall time of the whole
 training call), wall time, the final loss per token (every model evaluated the same way, on
 the training pairs in order) and peak RSS, then every ratio against both d2l trainers. It
 prints figures and asserts nothing. PyTorch is a benchmark-only dependency
@@ -130,13 +134,18 @@ def torch_data(size):
                 reader_env=READER_ENV)
 
 
-def run_torch(size, epochs, data, results):
-    """d2l's PyTorch `train_seq2seq` on the model written the d2l PyTorch way."""
-    for k, v in data['reader_env'].items():  # undo MXNet's pins before PyTorch loads
+def use_reader_env(reader_env):
+    """Undo the pins `seq2seq_attention` made in the parent (before any library loads)."""
+    for k, v in reader_env.items():
         if v is None:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+
+
+def run_torch(size, epochs, data, results):
+    """d2l's PyTorch `train_seq2seq` on the model written the d2l PyTorch way."""
+    use_reader_env(data['reader_env'])
     sys.path.insert(0, HERE)
     import d2l_torch_reference as ref  # imports d2l.torch, torchvision stubbed
     import torch
@@ -161,13 +170,22 @@ def run_torch(size, epochs, data, results):
                           f'{torch.get_num_threads()} threads'))
 
 
+def _kernel_env():
+    """The kernel and thread variables as this process runs with them."""
+    return ', '.join(f'{k}={os.environ.get(k, "unset")}' for k in THREAD_VARIABLES)
+
+
 def run_library(size, epochs, config, results):
     """The library's `train_s2s` on the library's model, in the named configuration."""
+    config, reader_env = config
+    data_options, train_options, cpu = CONFIGS[config]
+    if cpu == 'native':  # before MXNet loads: the reader's environment, kernels not pinned
+        use_reader_env(reader_env)
+        os.environ['SEQ2SEQ_ATTENTION_CPU'] = 'native'
     from seq2seq_attention import build_seq2seq, set_seed
     import mxnet as mx
     from seq2seq_attention.training import evaluate_loss, train_s2s
     set_seed(0)
-    data_options, train_options = CONFIGS[config]
     data_iter, eval_iter, src_vocab, tgt_vocab, num_tokens = _data(size, **data_options)
     net = build_seq2seq(len(src_vocab), len(tgt_vocab), **_hparams(size))
     start = time.perf_counter()
@@ -178,23 +196,26 @@ def run_library(size, epochs, config, results):
     results.put(dict(name=f'train_s2s ({config})', wall=wall, tokens=num_tokens * epochs,
                      loss=evaluate_loss(net, eval_iter, tgt_vocab, mx.cpu()),
                      peak_mib=_peak_mib(),
-                     note=f'data options {data_options}, train_s2s options {train_options}'))
+                     note=f'data options {data_options}, train_s2s options {train_options}, '
+                          f'CPU kernels {cpu} ({_kernel_env()})'))
 
 
-# The library's configurations, as (data options, train_s2s options): the chapter's default
-# (hybridized, each batch cut to its longest sentences), the fastest documented one (the
-# batches of 10 at a time grouped by length: every batch of the chapter's 600 pairs; their
-# few shapes each keep their graph's memory, which train_s2s would not choose for data that
-# may take up to 100 shapes), the default with the padding computed (`uncut`), chapter 5's
-# (a few bucketed shapes, graphs sharing memory), bucketed by single tokens (`fine-buckets`:
-# many shapes, static_alloc left to train_s2s) to show what each is worth and costs, and the
-# imperative one (hybridize=False)
-CONFIGS = {'default': ({}, {}),
-           'fastest': ({'bucket': 10}, {'static_alloc': True}),
-           'uncut': ({}, {'cut_padding': False}),
-           'chapter5': ({'bucket': 4, 'length_step': 5}, {'static_alloc': False}),
-           'fine-buckets': ({'bucket': 4, 'length_step': 1}, {}),
-           'imperative': ({}, {'hybridize': False})}
+# The library's configurations, as (data options, train_s2s options, CPU kernels): the
+# chapter's default (hybridized, each batch cut to its longest sentences), the fastest
+# documented one (the batches of 10 at a time grouped by length: every batch of the chapter's
+# 600 pairs; their few shapes each keep their graph's memory, which train_s2s would not choose
+# for data that may take up to 100 shapes), the default with the padding computed (`uncut`),
+# chapter 5's (a few bucketed shapes, graphs sharing memory), bucketed by single tokens
+# (`fine-buckets`: many shapes, static_alloc left to train_s2s) to show what each is worth and
+# costs, the imperative one (hybridize=False), and `-native` twins with this CPU's own kernels
+CONFIGS = {'default': ({}, {}, 'portable'),
+           'fastest': ({'bucket': 10}, {'static_alloc': True}, 'portable'),
+           'uncut': ({}, {'cut_padding': False}, 'portable'),
+           'chapter5': ({'bucket': 4, 'length_step': 5}, {'static_alloc': False}, 'portable'),
+           'fine-buckets': ({'bucket': 4, 'length_step': 1}, {}, 'portable'),
+           'imperative': ({}, {'hybridize': False}, 'portable')}
+CONFIGS.update({f'{name}-native': (data, train, 'native')
+                for name, (data, train, _) in list(CONFIGS.items())})
 PEERS = ('d2l-torch', 'd2l-mxnet')
 
 
@@ -233,9 +254,17 @@ def bench(size, epochs, rounds, trainers):
     # each trainer's process and its argument (PyTorch's: the data, made once here)
     shared = torch_data(size) if ('d2l-torch', None) in trainers else None
     runners = {'library': run_library, 'd2l-torch': run_torch, 'd2l-mxnet': run_d2l}
-    runs = [measure(runners[kind], size, epochs, shared if kind == 'd2l-torch' else config)
+    args = {'library': lambda config: (config, READER_ENV), 'd2l-torch': lambda _: shared,
+            'd2l-mxnet': lambda config: config}
+    runs = [measure(runners[kind], size, epochs, args[kind](config))
             for _ in range(rounds) for kind, config in trainers]
     return median_runs(runs)
+
+
+def _spread(peer, r):
+    """The range of the round-by-round ratios `peer / r`, if there are several rounds."""
+    ratios = [p / w for p, w in zip(peer['walls'], r['walls'])]
+    return f' (rounds {min(ratios):.2f}-{max(ratios):.2f})' if len(ratios) > 1 else ''
 
 
 def print_table(results):
@@ -251,7 +280,7 @@ def print_table(results):
     for r in results:
         if r['name'].startswith('d2l') and len(peers) < 2:
             continue
-        ratios = ', '.join(f'{p["wall"] / r["wall"]:.2f}x {name}'
+        ratios = ', '.join(f'{p["wall"] / r["wall"]:.2f}x {name}{_spread(p, r)}'
                            for name, p in peers.items() if p is not r)
         print(f'{r["name"]:27s} speed: {ratios}; loss {r["loss"]:.4f}')
     print()
@@ -266,7 +295,7 @@ def main():
     parser.add_argument('--rounds', type=int, default=1,
                         help='runs of each trainer, interleaved; medians are reported')
     parser.add_argument('--size', choices=SIZES, default='chapter')
-    parser.add_argument('--configs', default='default,fastest,uncut',
+    parser.add_argument('--configs', default='default,fastest,fastest-native,uncut',
                         help=f'library configurations, from: {", ".join(CONFIGS)}')
     parser.add_argument('--peers', default='d2l-torch,d2l-mxnet',
                         help=f'd2l trainers, from: {", ".join(PEERS)} (or none)')
