@@ -13,15 +13,15 @@ epochs, each run in a fresh process (so peak memory is its own):
   marked `native`, left to the reader's environment (`SEQ2SEQ_ATTENTION_CPU=native`: this
   CPU's kernels, faster here, but the last digits are no longer the book's).
 
-The runs are interleaved over `--rounds` rounds and medians are reported (each ratio with its
-range over the rounds, round by round: on a shared machine, runs close in time are slowed
-alike). For each it prints tokens/sec (valid target tokens, padding not counted, over the wall time of the whole
-training call), wall time, the final loss per token (every model evaluated the same way, on
-the training pairs in order) and peak RSS, then every ratio against both d2l trainers. It
-prints figures and asserts nothing. PyTorch is a benchmark-only dependency
-(bench/requirements.txt).
+The runs are interleaved over `--rounds` rounds and medians are reported (each ratio with
+its range over the rounds, round by round: on a shared machine, runs close in time are
+slowed alike). For each it prints tokens/sec (valid target tokens, padding not counted, over
+the wall time of the whole training call), wall time, the final loss per token (every model
+evaluated the same way, on the training pairs in order) and peak RSS, then every ratio
+against both d2l trainers. It prints figures and asserts nothing. PyTorch is a
+benchmark-only dependency (bench/requirements.txt).
 
-    python bench/train_speed.py --epochs 200 --rounds 2          # the chapter's model
+    python bench/train_speed.py --epochs 200 --rounds 3          # the chapter's model
     python bench/train_speed.py --size chapter5 --epochs 5       # chapter 5's size
     python bench/train_speed.py --scaling --epochs 10            # hidden 32-256, batch 64, 256
 """
@@ -205,13 +205,16 @@ def run_library(size, epochs, config, results):
 # documented one (the batches of 10 at a time grouped by length: every batch of the chapter's
 # 600 pairs; their few shapes each keep their graph's memory, which train_s2s would not choose
 # for data that may take up to 100 shapes), the default with the padding computed (`uncut`),
-# chapter 5's (a few bucketed shapes, graphs sharing memory), bucketed by single tokens
-# (`fine-buckets`: many shapes, static_alloc left to train_s2s) to show what each is worth and
-# costs, the imperative one (hybridize=False), and `-native` twins with this CPU's own kernels
+# chapter 5's (a few bucketed shapes, graphs sharing memory; `-auto`: static_alloc left to
+# train_s2s, which keeps each graph's memory for these 16 possible shapes), bucketed by single
+# tokens (`fine-buckets`: many shapes, static_alloc left to train_s2s) to show what each is
+# worth and costs, the imperative one (hybridize=False), and `-native` twins with this CPU's
+# own kernels
 CONFIGS = {'default': ({}, {}, 'portable'),
            'fastest': ({'bucket': 10}, {'static_alloc': True}, 'portable'),
            'uncut': ({}, {'cut_padding': False}, 'portable'),
            'chapter5': ({'bucket': 4, 'length_step': 5}, {'static_alloc': False}, 'portable'),
+           'chapter5-auto': ({'bucket': 4, 'length_step': 5}, {}, 'portable'),
            'fine-buckets': ({'bucket': 4, 'length_step': 1}, {}, 'portable'),
            'imperative': ({}, {'hybridize': False}, 'portable')}
 CONFIGS.update({f'{name}-native': (data, train, 'native')
