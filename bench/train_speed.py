@@ -179,9 +179,10 @@ def run_library(size, epochs, config, results):
     """The library's `train_s2s` on the library's model, in the named configuration."""
     config, reader_env = config
     data_options, train_options, cpu = CONFIGS[config]
-    if cpu == 'native':  # before MXNet loads: the reader's environment, kernels not pinned
+    # before MXNet loads: pinned kernels, or the reader's environment left as it was
+    os.environ['SEQ2SEQ_ATTENTION_CPU'] = cpu
+    if cpu == 'native':
         use_reader_env(reader_env)
-        os.environ['SEQ2SEQ_ATTENTION_CPU'] = 'native'
     from seq2seq_attention import build_seq2seq, set_seed
     import mxnet as mx
     from seq2seq_attention.training import evaluate_loss, train_s2s
