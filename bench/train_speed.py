@@ -307,6 +307,11 @@ def main():
                         help='the default configuration and d2l PyTorch at hidden sizes '
                              '32-256 and batch sizes 64 and 256')
     args = parser.parse_args()
+    peers = [(p, None) for p in args.peers.split(',') if p and p != 'none']
+    unknown = [c for c in args.configs.split(',') if c not in CONFIGS]
+    unknown += [p for p, _ in peers if p not in PEERS]
+    if unknown:
+        parser.error(f'unknown configuration or peer: {", ".join(unknown)}')
     from seq2seq_attention.cpu import MODE_VARIABLE, PORTABLE_SETTINGS
     import mxnet as mx
     pinned = ', '.join(f'{k}={os.environ.get(k, "unset")}' for k in PORTABLE_SETTINGS)
@@ -314,7 +319,6 @@ def main():
           f'{args.rounds} round(s), medians\n'
           f'MXNet CPU kernels ({MODE_VARIABLE}={os.environ.get(MODE_VARIABLE, "portable")}): '
           f'{pinned}\n')
-    peers = [(p, None) for p in args.peers.split(',') if p and p != 'none']
     if args.scaling:
         print(f'{"hidden":>6s} {"batch":>5s} {"PyTorch tok/s":>13s} {"train_s2s tok/s":>15s} '
               f'{"ratio":>6s} {"loss PyTorch":>12s} {"loss train_s2s":>14s}')
