@@ -273,11 +273,12 @@ def _spread(peer, r):
 
 def print_table(results):
     """Each trainer's figures, then its speed ratio against each d2l trainer."""
-    print(f'{"trainer":27s} {"tokens/sec":>10s} {"wall s":>7s} {"loss/token":>10s} '
+    width = max(27, *(len(r['name']) for r in results))
+    print(f'{"trainer":{width}s} {"tokens/sec":>10s} {"wall s":>7s} {"loss/token":>10s} '
           f'{"peak MiB":>8s}   rounds (wall s)')
     for r in results:
         walls = ', '.join(f'{w:.1f}' for w in r['walls'])
-        print(f'{r["name"]:27s} {r["tokens"] / r["wall"]:10.0f} {r["wall"]:7.2f} '
+        print(f'{r["name"]:{width}s} {r["tokens"] / r["wall"]:10.0f} {r["wall"]:7.2f} '
               f'{r["loss"]:10.4f} {r["peak_mib"]:8.0f}   {walls}')
     print()
     peers = {r['name']: r for r in results if r['name'].startswith('d2l')}
@@ -286,7 +287,7 @@ def print_table(results):
             continue
         ratios = ', '.join(f'{p["wall"] / r["wall"]:.2f}x {name}{_spread(p, r)}'
                            for name, p in peers.items() if p is not r)
-        print(f'{r["name"]:27s} speed: {ratios}; loss {r["loss"]:.4f}')
+        print(f'{r["name"]:{width}s} speed: {ratios}; loss {r["loss"]:.4f}')
     print()
     for r in results:
         print(f'{r["name"]}: {r["note"]}')
