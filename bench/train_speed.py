@@ -313,13 +313,12 @@ def main():
     unknown += [p for p, _ in peers if p not in PEERS]
     if unknown:
         parser.error(f'unknown configuration or peer: {", ".join(unknown)}')
-    from seq2seq_attention.cpu import MODE_VARIABLE, PORTABLE_SETTINGS
+    from seq2seq_attention.cpu import MODE_VARIABLE
     import mxnet as mx
-    pinned = ', '.join(f'{k}={os.environ.get(k, "unset")}' for k in PORTABLE_SETTINGS)
     print(f'MXNet {mx.__version__}, {os.cpu_count()} CPU cores, {args.epochs} epochs, '
           f'{args.rounds} round(s), medians\n'
           f'MXNet CPU kernels ({MODE_VARIABLE}={os.environ.get(MODE_VARIABLE, "portable")}): '
-          f'{pinned}\n')
+          f'{_kernel_env()}\n')
     if args.scaling:
         print(f'{"hidden":>6s} {"batch":>5s} {"PyTorch tok/s":>13s} {"train_s2s tok/s":>15s} '
               f'{"ratio":>6s} {"loss PyTorch":>12s} {"loss train_s2s":>14s}')
