@@ -269,15 +269,30 @@ def train_epoch(net, data_iter, loss, optimizer, bos, ctxs, check=False):
     return epoch_loss, epoch_tokens
 
 
-def _few_shapes(data_iter, cut):
-    """Whether the batches come in at most `SequenceBlock.max_graphs` shapes.
+# The most memory the score arrays of graphs that keep their own may take
+# together (see `_keep_graph_memory`)
+STATIC_SCORES_BYTES = 64 * 2 ** 20
 
-    True where the data cannot tell (`batch_shapes`); `cut` says whether
-    training asks for `batches(cut=True)` (else it iterates).
+
+def _keep_graph_memory(data_iter, cut, vocab_size):
+    """Whether each compiled graph should keep its arrays (`static_alloc`).
+
+    Yes where the batches come in at most `SequenceBlock.max_graphs` shapes
+    and the score arrays of those shapes, `(batch_size, num_steps,
+    vocab_size)` floats each (a graph's largest), take at most
+    `STATIC_SCORES_BYTES` together; and where the data cannot tell
+    (`batch_shapes`). `cut` says whether training asks for
+    `batches(cut=True)` (else it iterates).
     """
     shapes = (data_iter.batch_shapes(True if cut else None)
               if hasattr(data_iter, 'batch_shapes') else None)
-    return shapes is None or len(shapes) <= SequenceBlock.max_graphs
+    if shapes is None:
+        return True
+    # 4 bytes per float32 score
+    scores_bytes = sum(data_iter.batch_size * num_steps * vocab_size * 4
+                       for _, num_steps in shapes)
+    return (len(shapes) <= SequenceBlock.max_graphs
+            and scores_bytes <= STATIC_SCORES_BYTES)
 
 
 def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
@@ -307,7 +322,9 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
     on larger models. The default, None, chooses True unless the data says its
     batches come in more shapes than a block keeps graphs (say, bucketed data
     cut in steps of one token), where building and keeping graphs of their own
-    would grow the memory by gigabytes.
+    would grow the memory by gigabytes, or in shapes whose score arrays would
+    together take more than `STATIC_SCORES_BYTES` (64 MiB; larger models,
+    where keeping the arrays saves little time).
     `cut_padding=True` (the default) trains on each batch cut to its longest
     source and target sentence where the data can say where they end (a
     `BatchIterator` can: `batches(cut=True)`, which rounds the cut lengths so
@@ -331,7 +348,8 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
     checked = _check_data(net, data_iter, tgt_vocab, len(ctxs))
     cut = cut_padding and hasattr(data_iter, 'batches')
     if static_alloc is None:
-        static_alloc = _few_shapes(data_iter, cut)
+        static_alloc = _keep_graph_memory(data_iter, cut,
+                                          len(tgt_vocab))
     _initialize(net, ctxs, reinit)
     net.hybridize(hybridize, static_alloc=static_alloc,
                   static_shape=static_alloc)
