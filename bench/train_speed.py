@@ -206,16 +206,20 @@ def run_library(size, epochs, config, results):
 # documented one (the batches of 10 at a time grouped by length: every batch of the chapter's
 # 600 pairs; their few shapes each keep their graph's memory, which train_s2s would not choose
 # for data that may take up to 100 shapes), the default with the padding computed (`uncut`),
+# the default with every graph keeping its memory (`keep-graphs`: what train_s2s chooses for
+# few shapes with small score arrays, as the chapter's; at chapter 5's size it does not),
 # chapter 5's (a few bucketed shapes, graphs sharing memory; `-auto`: static_alloc left to
-# train_s2s, which keeps each graph's memory for these 16 possible shapes), bucketed by single
-# tokens (`fine-buckets`: many shapes, static_alloc left to train_s2s) to show what each is
-# worth and costs, the imperative one (hybridize=False), and `-native` twins with this CPU's
-# own kernels
+# train_s2s; `-keep`: each graph keeping its memory), bucketed by single tokens (`fine-buckets`: many shapes, static_alloc left to
+# train_s2s) to show what each is worth and costs, the imperative one (hybridize=False), and
+# `-native` twins with this CPU's own kernels
 CONFIGS = {'default': ({}, {}, 'portable'),
            'fastest': ({'bucket': 10}, {'static_alloc': True}, 'portable'),
            'uncut': ({}, {'cut_padding': False}, 'portable'),
+           'keep-graphs': ({}, {'static_alloc': True}, 'portable'),
            'chapter5': ({'bucket': 4, 'length_step': 5}, {'static_alloc': False}, 'portable'),
            'chapter5-auto': ({'bucket': 4, 'length_step': 5}, {}, 'portable'),
+           'chapter5-keep': ({'bucket': 4, 'length_step': 5}, {'static_alloc': True},
+                             'portable'),
            'fine-buckets': ({'bucket': 4, 'length_step': 1}, {}, 'portable'),
            'imperative': ({}, {'hybridize': False}, 'portable')}
 CONFIGS.update({f'{name}-native': (data, train, 'native')
@@ -287,7 +291,8 @@ def print_table(results):
             continue
         ratios = ', '.join(f'{p["wall"] / r["wall"]:.2f}x {name}{_spread(p, r)}'
                            for name, p in peers.items() if p is not r)
-        print(f'{r["name"]:{width}s} speed: {ratios}; loss {r["loss"]:.4f}')
+        speed = f'speed: {ratios}; ' if ratios else ''  # (no peer: no ratio)
+        print(f'{r["name"]:{width}s} {speed}loss {r["loss"]:.4f}')
     print()
     for r in results:
         print(f'{r["name"]}: {r["note"]}')

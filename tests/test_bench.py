@@ -1,0 +1,71 @@
+"""The speed benchmark still runs as the README says: its library runs, its
+table, and what its PyTorch peer needs beyond the book's stack.
+
+The benchmark asserts nothing and prints figures (speed lives in `bench/`);
+these tests check that it works, never how fast anything is.
+"""
+import ast
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, 'bench')
+# Modules `d2l.torch` imports that bench/d2l_torch_reference.py replaces by a stand-in
+STUBBED = {'torchvision'}
+
+
+def _requirement_names(path):
+    """The package names a requirements file lists (lower case)."""
+    with open(path) as f:
+        lines = [line.strip() for line in f]
+    return {re.split(r'[=<>!~;\s\[]', line)[0].lower()
+            for line in lines if line and not line.startswith('#')}
+
+
+def _top_level_imports(path):
+    """The top-level packages a module imports at its top level."""
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    modules = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            modules |= {alias.name.split('.')[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            modules.add(node.module.split('.')[0])
+    return modules
+
+
+def test_bench_requirements_provide_what_d2l_torch_imports():
+    """Each package `d2l.torch` imports is in the book's stack, in
+    bench/requirements.txt, or stubbed (a fresh .venv lacked SciPy)."""
+    d2l_torch = os.path.join(
+        os.path.dirname(importlib.util.find_spec('d2l').origin), 'torch.py')
+    imported = _top_level_imports(d2l_torch)
+    listed = _requirement_names(os.path.join(BENCH, 'requirements.txt'))
+    assert {'torch', 'scipy', 'torchvision'} <= imported  # parsed as meant
+    missing = sorted(m for m in imported - STUBBED
+                     if m not in listed and importlib.util.find_spec(m) is None)
+    assert not missing, f'd2l.torch imports {missing}: not installed, not listed'
+
+
+def test_bench_trains_the_library_and_prints_its_table(corpus_path):
+    """One epoch of two configurations, no peer, in a subprocess."""
+    command = [sys.executable, os.path.join(BENCH, 'train_speed.py'),
+               '--epochs', '1', '--rounds', '1', '--configs',
+               'default,chapter5', '--peers', 'none']
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                         timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    # name, tokens/sec, wall s, loss/token, peak MiB (then the rounds)
+    rows = re.findall(r'^train_s2s \((\S+)\)\s+(\d+)\s+([\d.]+)\s+([\d.]+)'
+                      r'\s+(\d+)\s', run.stdout, re.M)
+    assert [r[0] for r in rows] == ['default', 'chapter5'], run.stdout
+    for _, tokens, _, loss, peak_mib in rows:
+        assert int(tokens) > 0 and int(peak_mib) > 0
+        assert 0 < float(loss) < 10  # one epoch from about log(vocabulary)
+    # without a peer there is no ratio to print, and none is printed
+    assert 'speed:' not in run.stdout
+    assert re.search(r'^train_s2s \(default\)\s+loss \d', run.stdout, re.M)
