@@ -288,8 +288,9 @@ def _keep_graph_memory(data_iter, cut, vocab_size):
               if hasattr(data_iter, 'batch_shapes') else None)
     if shapes is None:
         return True
+    batch_size = max(data_iter.batch_sizes(), default=0)  # the largest batch
     # 4 bytes per float32 score
-    scores_bytes = sum(data_iter.batch_size * num_steps * vocab_size * 4
+    scores_bytes = sum(batch_size * num_steps * vocab_size * 4
                        for _, num_steps in shapes)
     return (len(shapes) <= SequenceBlock.max_graphs
             and scores_bytes <= STATIC_SCORES_BYTES)
