@@ -22,7 +22,7 @@ import numpy as onp
 from .checks import check_int
 from .data import build_data_iter
 from .decoding import beam_search_batch, translate_batch
-from .models import build_seq2seq
+from .models import AttentionDecoder, build_seq2seq
 from .training import train_s2s
 from .utils import set_seed, try_gpu
 
@@ -122,7 +122,7 @@ def train_and_translate(seed, train, test_source, decoder, attention='mlp',
                         plot=False, verbose=False,
                         static_alloc=static_alloc)
     seconds = (time.perf_counter() - start) / num_epochs
-    with_weights = decoder == 'attention'
+    with_weights = isinstance(net.decoder, AttentionDecoder)
     translations, weights = translate_batch(
         net, test_source, src_vocab, tgt_vocab, num_steps, ctx,
         save_attention_weights=with_weights)
