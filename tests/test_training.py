@@ -135,23 +135,21 @@ def test_graphs_keep_their_memory_only_where_the_batches_take_few_small_shapes(
     or their score arrays would together take more than the budget."""
     from seq2seq_attention import BatchIterator, training
     from seq2seq_attention.models import SequenceBlock
-    flags = {}
-    for name, bucket, static_alloc, budget in (
-            ('few', 0, None, None), ('many', 1, None, None),
-            ('asked', 1, True, None), ('large', 0, None, 'just below')):
+    flags, batch_size = {}, 4
+    default_budget = training.STATIC_SCORES_BYTES
+    # 'large': the same few shapes as 'few', one byte over the budget
+    for name, bucket, static_alloc in (('few', 0, None), ('many', 1, None),
+                                       ('asked', 1, True), ('large', 0, None)):
         set_seed(0)
         data_iter, src_vocab, tgt_vocab = tiny_data()
-        data_iter = BatchIterator(data_iter.arrays, 4, bucket=bucket)
+        data_iter = BatchIterator(data_iter.arrays, batch_size, bucket=bucket)
         shapes = data_iter.batch_shapes(True)
         # batch_size x target steps x vocabulary float32 scores per shape
-        scores_bytes = sum(4 * num_steps * len(tgt_vocab) * 4
+        scores_bytes = sum(batch_size * num_steps * len(tgt_vocab) * 4
                            for _, num_steps in shapes)
-        if budget == 'just below':
-            monkeypatch.setattr(training, 'STATIC_SCORES_BYTES',
-                                scores_bytes - 1)
-        else:
-            monkeypatch.undo()
-            assert scores_bytes <= training.STATIC_SCORES_BYTES
+        budget = scores_bytes - 1 if name == 'large' else default_budget
+        assert name == 'large' or scores_bytes <= budget
+        monkeypatch.setattr(training, 'STATIC_SCORES_BYTES', budget)
         net = build_seq2seq(len(src_vocab), len(tgt_vocab), 8, 16, 1)
         train_s2s(net, data_iter, 0.01, 1, tgt_vocab, mx.cpu(), verbose=False,
                   plot=False, static_alloc=static_alloc)
@@ -160,5 +158,4 @@ def test_graphs_keep_their_memory_only_where_the_batches_take_few_small_shapes(
     assert flags['few'][0] <= SequenceBlock.max_graphs < flags['many'][0] == 64
     assert flags['few'][1] is True and flags['many'][1] is False
     assert flags['asked'][1] is True  # as asked, whatever the shapes
-    # the same few shapes as 'few', one byte over the budget
     assert flags['large'][0] == flags['few'][0] and flags['large'][1] is False
