@@ -206,16 +206,16 @@ def run_library(size, epochs, config, results):
 # documented one (the batches of 10 at a time grouped by length: every batch of the chapter's
 # 600 pairs; their few shapes each keep their graph's memory, which train_s2s would not choose
 # for data that may take up to 100 shapes), the default with the padding computed (`uncut`),
-# the default with every graph keeping its memory (`keep-graphs`: what train_s2s chooses for
-# few shapes with small score arrays, as the chapter's; at chapter 5's size it does not),
 # chapter 5's (a few bucketed shapes, graphs sharing memory; `-auto`: static_alloc left to
-# train_s2s; `-keep`: each graph keeping its memory), bucketed by single tokens (`fine-buckets`: many shapes, static_alloc left to
-# train_s2s) to show what each is worth and costs, the imperative one (hybridize=False), and
+# train_s2s), bucketed by single tokens (`fine-buckets`: many shapes, static_alloc left to
+# train_s2s) to show what each is worth and costs, the imperative one (hybridize=False),
+# `-keep` variants where every graph keeps its memory (static_alloc=True: what train_s2s chooses
+# for the chapter's few shapes with small score arrays, and not at chapter 5's size), and
 # `-native` twins with this CPU's own kernels
 CONFIGS = {'default': ({}, {}, 'portable'),
            'fastest': ({'bucket': 10}, {'static_alloc': True}, 'portable'),
            'uncut': ({}, {'cut_padding': False}, 'portable'),
-           'keep-graphs': ({}, {'static_alloc': True}, 'portable'),
+           'default-keep': ({}, {'static_alloc': True}, 'portable'),
            'chapter5': ({'bucket': 4, 'length_step': 5}, {'static_alloc': False}, 'portable'),
            'chapter5-auto': ({'bucket': 4, 'length_step': 5}, {}, 'portable'),
            'chapter5-keep': ({'bucket': 4, 'length_step': 5}, {'static_alloc': True},
