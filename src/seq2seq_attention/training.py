@@ -350,8 +350,7 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
     checked = _check_data(net, data_iter, tgt_vocab, len(ctxs))
     cut = cut_padding and hasattr(data_iter, 'batches')
     if static_alloc is None:
-        static_alloc = _keep_graph_memory(data_iter, cut,
-                                          len(tgt_vocab))
+        static_alloc = _keep_graph_memory(data_iter, cut, len(tgt_vocab))
     _initialize(net, ctxs, reinit)
     net.hybridize(hybridize, static_alloc=static_alloc,
                   static_shape=static_alloc)
