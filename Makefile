@@ -40,9 +40,12 @@ book: setup
 browser:
 	@bash scripts/install-browser.sh
 
-# The library's tests, the book's build and browser tests (tests/), and every chapter
-# re-executed by nbval, its outputs compared with the stored ones (timings masked)
+# Lint and format checks (ruff), the library's tests, the book's build and browser tests
+# (tests/), and every chapter re-executed by nbval, its outputs compared with the stored ones
+# (timings masked)
 test: setup browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest tests $(NBVAL) $(if $(NBVAL),--nbval --nbval-sanitize-with book/nbval-sanitize.cfg)
 
 # Colab's default runtime, simulated: a fresh Python 3.13 with Colab's preinstalled packages

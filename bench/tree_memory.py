@@ -12,6 +12,7 @@ keeps the largest RSS of any one process (a training worker's, say).
         book/05_does_attention_help.ipynb \\
         --nbval-sanitize-with book/nbval-sanitize.cfg
 """
+
 import os
 import subprocess
 import sys
@@ -69,10 +70,13 @@ def main():
         peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
         peak_one = max(peak_one, largest)
         time.sleep(0.5)
-    print(f'exit {process.returncode}, wall {time.time() - start:.0f} s, '
-          f'peak of the process tree: {peak_rss / 2 ** 20:,.0f} MiB RSS, '
-          f'{peak_pss / 2 ** 20:,.0f} MiB PSS; largest process: '
-          f'{peak_one / 2 ** 20:,.0f} MiB RSS', file=sys.stderr)
+    print(
+        f'exit {process.returncode}, wall {time.time() - start:.0f} s, '
+        f'peak of the process tree: {peak_rss / 2**20:,.0f} MiB RSS, '
+        f'{peak_pss / 2**20:,.0f} MiB PSS; largest process: '
+        f'{peak_one / 2**20:,.0f} MiB RSS',
+        file=sys.stderr,
+    )
     sys.exit(process.returncode)
 
 

@@ -4,6 +4,7 @@ table, and what its PyTorch peer needs beyond the book's stack.
 The benchmark asserts nothing and prints figures (speed lives in `bench/`);
 these tests check that it works, never how fast anything is.
 """
+
 import ast
 import importlib.util
 import os
@@ -13,7 +14,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, 'bench')
-# Modules `d2l.torch` imports that bench/d2l_torch_reference.py replaces by a stand-in
+# Modules `d2l.torch` imports that
+# bench/d2l_torch_reference.py replaces by a stand-in
 STUBBED = {'torchvision'}
 
 
@@ -21,8 +23,11 @@ def _requirement_names(path):
     """The package names a requirements file lists (lower case)."""
     with open(path) as f:
         lines = [line.strip() for line in f]
-    return {re.split(r'[=<>!~;\s\[]', line)[0].lower()
-            for line in lines if line and not line.startswith('#')}
+    return {
+        re.split(r'[=<>!~;\s\[]', line)[0].lower()
+        for line in lines
+        if line and not line.startswith('#')
+    }
 
 
 def _top_level_imports(path):
@@ -42,26 +47,46 @@ def test_bench_requirements_provide_what_d2l_torch_imports():
     """Each package `d2l.torch` imports is in the book's stack, in
     bench/requirements.txt, or stubbed (a fresh .venv lacked SciPy)."""
     d2l_torch = os.path.join(
-        os.path.dirname(importlib.util.find_spec('d2l').origin), 'torch.py')
+        os.path.dirname(importlib.util.find_spec('d2l').origin), 'torch.py'
+    )
     imported = _top_level_imports(d2l_torch)
     listed = _requirement_names(os.path.join(BENCH, 'requirements.txt'))
     assert {'torch', 'scipy', 'torchvision'} <= imported  # parsed as meant
-    missing = sorted(m for m in imported - STUBBED
-                     if m not in listed and importlib.util.find_spec(m) is None)
-    assert not missing, f'd2l.torch imports {missing}: not installed, not listed'
+    missing = sorted(
+        m
+        for m in imported - STUBBED
+        if m not in listed and importlib.util.find_spec(m) is None
+    )
+    assert not missing, (
+        f'd2l.torch imports {missing}: not installed, not listed'
+    )
 
 
 def test_bench_trains_the_library_and_prints_its_table(corpus_path):
     """One epoch of two configurations, no peer, in a subprocess."""
-    command = [sys.executable, os.path.join(BENCH, 'train_speed.py'),
-               '--epochs', '1', '--rounds', '1', '--configs',
-               'default,chapter5', '--peers', 'none']
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                         timeout=900)
+    command = [
+        sys.executable,
+        os.path.join(BENCH, 'train_speed.py'),
+        '--epochs',
+        '1',
+        '--rounds',
+        '1',
+        '--configs',
+        'default,chapter5',
+        '--peers',
+        'none',
+    ]
+    run = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     # name, tokens/sec, wall s, loss/token, peak MiB (then the rounds)
-    rows = re.findall(r'^train_s2s \((\S+)\)\s+(\d+)\s+([\d.]+)\s+([\d.]+)'
-                      r'\s+(\d+)\s', run.stdout, re.M)
+    rows = re.findall(
+        r'^train_s2s \((\S+)\)\s+(\d+)\s+([\d.]+)\s+([\d.]+)'
+        r'\s+(\d+)\s',
+        run.stdout,
+        re.M,
+    )
     assert [r[0] for r in rows] == ['default', 'chapter5'], run.stdout
     for _, tokens, _, loss, peak_mib in rows:
         assert int(tokens) > 0 and int(peak_mib) > 0

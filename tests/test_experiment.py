@@ -1,4 +1,5 @@
-"""Repeated runs: the copy task, runs in worker processes, the alignment measure."""
+"""Repeated runs: the copy task, runs in worker processes."""
+
 import os
 import random
 import string
@@ -6,8 +7,11 @@ import string
 import numpy as onp
 import pytest
 
-from seq2seq_attention.experiment import (Run, alignment_correlation, run_in_processes,
-                                          train_and_translate)
+from seq2seq_attention.experiment import (
+    Run,
+    run_in_processes,
+    train_and_translate,
+)
 from seq2seq_attention.synthetic import copy_task
 
 
@@ -17,7 +21,9 @@ def test_copy_task_draws_lengths_and_symbols_in_range_and_copies_or_reverses():
     assert {len(s) for s in source} == set(range(3, 10))  # every length drawn
     assert {t for s in source for t in s} == set('abcd')
     assert target == source and target[0] is not source[0]
-    _, reversed_target = copy_task(300, 3, 9, num_symbols=4, reverse=True, seed=1)
+    _, reversed_target = copy_task(
+        300, 3, 9, num_symbols=4, reverse=True, seed=1
+    )
     assert reversed_target == [s[::-1] for s in source]
 
 
@@ -28,48 +34,45 @@ def test_copy_task_repeats_with_its_seed_and_leaves_the_global_seeds_alone():
     assert random.getstate() == state
 
 
-@pytest.mark.parametrize('kwargs, message', [
-    (dict(num_pairs=-1, min_len=1, max_len=2), 'num_pairs'),
-    (dict(num_pairs=1, min_len=0, max_len=2), 'min_len'),
-    (dict(num_pairs=1, min_len=5, max_len=4), 'max_len'),
-    (dict(num_pairs=1, min_len=1, max_len=2, num_symbols=27), 'num_symbols'),
-    (dict(num_pairs=1, min_len=1, max_len=2, seed=-1), 'seed'),
-])
+@pytest.mark.parametrize(
+    'kwargs, message',
+    [
+        (dict(num_pairs=-1, min_len=1, max_len=2), 'num_pairs'),
+        (dict(num_pairs=1, min_len=0, max_len=2), 'min_len'),
+        (dict(num_pairs=1, min_len=5, max_len=4), 'max_len'),
+        (
+            dict(num_pairs=1, min_len=1, max_len=2, num_symbols=27),
+            'num_symbols',
+        ),
+        (dict(num_pairs=1, min_len=1, max_len=2, seed=-1), 'seed'),
+    ],
+)
 def test_copy_task_refuses_bad_arguments_by_name(kwargs, message):
     with pytest.raises(ValueError, match=message):
         copy_task(**kwargs)
 
 
-def test_alignment_correlation_of_a_diagonal_an_anti_diagonal_and_a_fixed_column():
-    assert alignment_correlation(onp.eye(6)) == pytest.approx(1.0)
-    assert alignment_correlation(onp.eye(6)[::-1]) == pytest.approx(-1.0)
-    fixed = onp.zeros((5, 7))
-    fixed[:, 0] = 1  # every step looks at the first token
-    assert alignment_correlation(fixed) == 0.0
-    assert alignment_correlation(onp.ones((1, 4)) / 4) == 0.0  # a single step
-    # a rough diagonal over a longer source (3 output steps, 6 source tokens)
-    rough = onp.array([[.6, .4, 0, 0, 0, 0], [0, .2, .7, .1, 0, 0], [0, 0, 0, .1, .2, .7]])
-    assert 0.9 < alignment_correlation(rough) < 1.0
-
-
-@pytest.mark.parametrize('weights', [onp.zeros((3,)), onp.zeros((0, 4)), onp.zeros((2, 3, 4))])
-def test_alignment_correlation_refuses_what_is_not_a_matrix(weights):
-    with pytest.raises(ValueError, match='weights must be'):
-        alignment_correlation(weights)
-
-
 def test_jobs_run_in_other_processes_and_come_back_in_order():
     jobs = [dict(num_pairs=3, min_len=2, max_len=4, seed=s) for s in (5, 6, 7)]
-    assert run_in_processes(copy_task, jobs, num_workers=2) == [copy_task(**j) for j in jobs]
+    assert run_in_processes(copy_task, jobs, num_workers=2) == [
+        copy_task(**j) for j in jobs
+    ]
     pids = run_in_processes(os.getpid, [{}, {}])
-    assert len(set(pids)) == 2 and os.getpid() not in pids  # a fresh process per job
+    assert (
+        len(set(pids)) == 2 and os.getpid() not in pids
+    )  # a fresh process per job
     assert run_in_processes(copy_task, []) == []
 
 
-def test_an_error_in_a_job_is_raised_here_and_a_function_a_worker_cannot_import_is_refused():
+def test_a_job_error_is_raised_here_and_an_unimportable_function_refused():
     with pytest.raises(ValueError, match='num_pairs'):
-        run_in_processes(copy_task, [dict(num_pairs=1, min_len=1, max_len=2),
-                                     dict(num_pairs=-1, min_len=1, max_len=2)])
+        run_in_processes(
+            copy_task,
+            [
+                dict(num_pairs=1, min_len=1, max_len=2),
+                dict(num_pairs=-1, min_len=1, max_len=2),
+            ],
+        )
     with pytest.raises(ValueError, match='import'):
         run_in_processes(lambda: 1, [{}])
     with pytest.raises(ValueError, match='num_workers'):
@@ -79,30 +82,60 @@ def test_an_error_in_a_job_is_raised_here_and_a_function_a_worker_cannot_import_
 def small_run(**kwargs):
     """A one-epoch run on 40 copy pairs."""
     source, target = copy_task(40, 2, 6, num_symbols=5, seed=0)
-    test_source = [' '.join(s) for s in copy_task(7, 2, 6, num_symbols=5, seed=1)[0]]
-    return dict(train=list(zip(source, target)), test_source=test_source, num_epochs=2,
-                embed_size=8, num_hiddens=8, num_layers=1, batch_size=8, num_steps=7,
-                **kwargs)
+    test_source = [
+        ' '.join(s) for s in copy_task(7, 2, 6, num_symbols=5, seed=1)[0]
+    ]
+    return dict(
+        train=list(zip(source, target)),
+        test_source=test_source,
+        num_epochs=2,
+        embed_size=8,
+        num_hiddens=8,
+        num_layers=1,
+        batch_size=8,
+        num_steps=7,
+        **kwargs,
+    )
 
 
 def test_a_run_trains_translates_and_repeats_exactly_in_a_worker_process():
-    run = train_and_translate(seed=0, decoder='attention', beam_size=2, **small_run())
-    assert isinstance(run, Run) and (run.seed, run.decoder, run.attention) == (0, 'attention', 'mlp')
+    run = train_and_translate(
+        seed=0, decoder='attention', beam_size=2, **small_run()
+    )
+    assert isinstance(run, Run) and (run.seed, run.decoder, run.attention) == (
+        0,
+        'attention',
+        'mlp',
+    )
     assert len(run.history) == 2 and all(onp.isfinite(run.history))
-    assert len(run.translations) == len(run.weights) == len(run.beam_translations) == 7
-    for translation, weights, source in zip(run.translations, run.weights,
-                                            small_run()['test_source']):
-        # one row per output token and <eos>, one column per source token and <eos>
+    assert (
+        len(run.translations)
+        == len(run.weights)
+        == len(run.beam_translations)
+        == 7
+    )
+    for translation, weights, source in zip(
+        run.translations, run.weights, small_run()['test_source']
+    ):
+        # one row per output token and <eos>,
+        # one column per source token and <eos>
         assert weights.shape[1] == len(source.split()) + 1
         assert weights.shape[0] <= len(translation.split()) + 1
-        assert set(translation.split()) <= set(string.ascii_lowercase[:5]) | {'<unk>', '<pad>', '<bos>'}
+        assert set(translation.split()) <= set(string.ascii_lowercase[:5]) | {
+            '<unk>',
+            '<pad>',
+            '<bos>',
+        }
     assert run.num_params > 0 and run.seconds_per_epoch > 0
     plain = train_and_translate(seed=0, decoder='plain', **small_run())
     assert plain.weights is None and plain.beam_translations is None
     assert plain.num_params < run.num_params
-    # in worker processes, side by side: the same losses and translations as here
-    jobs = [dict(seed=0, decoder='attention', beam_size=2, **small_run()),
-            dict(seed=1, decoder='attention', beam_size=2, **small_run())]
+    # in worker processes, side by side:
+    # the same losses and translations as here
+    jobs = [
+        dict(seed=0, decoder='attention', beam_size=2, **small_run()),
+        dict(seed=1, decoder='attention', beam_size=2, **small_run()),
+    ]
     here, other_seed = run_in_processes(train_and_translate, jobs)
     assert here.history == run.history and here.translations == run.translations
     assert here.beam_translations == run.beam_translations

@@ -1,10 +1,11 @@
 """Seq2seq learning with attention on Apache MXNet (Gluon, NumPy interface).
 
-The library behind the book: data (`data`), attention (`attention`),
-encoder/decoder models (`models`), training (`training`), decoding and BLEU
-(`decoding`), checkpoints (`checkpoint`), the book's figures (`plotting`), a
-copying task with a known answer (`synthetic`) and runs repeated over seeds
-(`experiment`).
+The library behind the book, one idea per module (the README has the map):
+the data (`corpus`, `text`, `batching`, `data`), the models (`attention`,
+`graphs`, `models`), training (`loss`, `optim`, `training`), using a model
+(`decoding`, `metrics`, `checkpoint`), experiments (`synthetic`,
+`experiment`), the command line (`cli`) and the book's pages (`plotting`,
+`notebook`).
 
 Importing it first prepares MXNet 1.9.1 for today's Python stacks before MXNet
 is loaded: NumPy names and `distutils` that MXNet still reads (`compat`), the
@@ -38,12 +39,26 @@ npx.set_np()  # every module here uses MXNet's NumPy interface
 
 from .attention import (AdditiveAttention, DotProductAttention,  # noqa: E402
                         MLPAttention, masked_softmax)
-from .data import (BatchIterator, CorpusError,  # noqa: E402
-                   CorpusNotFoundError, ShardedBatches, Vocab, build_array_nmt,
-                   build_data_iter, build_vocab, load_data_nmt, locate_corpus,
-                   preprocess_nmt, read_data_nmt, split_pairs, tokenize_nmt,
-                   truncate_pad)
-from .models import (AttentionDecoder, Decoder, Encoder,  # noqa: E402
-                     EncoderDecoder, Seq2SeqAttentionDecoder, Seq2SeqDecoder,
-                     Seq2SeqEncoder, build_seq2seq)
+from .batching import Batches, BatchIterator, ShardedBatches  # noqa: E402
+from .corpus import (CorpusError, CorpusNotFoundError,  # noqa: E402
+                     locate_corpus, read_data_nmt)
+from .data import build_data_iter, load_data_nmt  # noqa: E402
+from .models import (DECODERS, AttentionDecoder, Decoder,  # noqa: E402
+                     Encoder, EncoderDecoder, Seq2SeqAttentionDecoder,
+                     Seq2SeqConfig, Seq2SeqDecoder, Seq2SeqEncoder,
+                     build_seq2seq)
+from .text import (Vocab, build_array_nmt, build_vocab,  # noqa: E402
+                   preprocess_nmt, split_pairs, tokenize_nmt, truncate_pad)
 from .utils import set_seed, try_all_gpus, try_gpu  # noqa: E402
+
+__all__ = [
+    'AdditiveAttention', 'AttentionDecoder', 'BatchIterator', 'Batches',
+    'CorpusError', 'CorpusNotFoundError', 'DECODERS', 'Decoder',
+    'DotProductAttention', 'Encoder', 'EncoderDecoder', 'MLPAttention',
+    'Seq2SeqAttentionDecoder', 'Seq2SeqConfig', 'Seq2SeqDecoder',
+    'Seq2SeqEncoder', 'ShardedBatches', 'Vocab', 'build_array_nmt',
+    'build_data_iter', 'build_seq2seq', 'build_vocab', 'load_data_nmt',
+    'locate_corpus', 'masked_softmax', 'preprocess_nmt', 'read_data_nmt',
+    'set_seed', 'split_pairs', 'tokenize_nmt', 'truncate_pad', 'try_all_gpus',
+    'try_gpu',
+]

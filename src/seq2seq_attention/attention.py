@@ -11,7 +11,6 @@ or each query (2-D, `(batch_size, num_queries)`) may look at; keys beyond it
 are padding and get weight exactly 0.
 """
 import mxnet as mx
-from mxnet import npx
 from mxnet.gluon import nn
 
 from .checks import check_whole_numbers
@@ -36,51 +35,62 @@ def check_valid_lens(valid_lens, batch_size, num_queries, num_keys,
         check_whole_numbers('valid_lens', valid_lens, 1, num_keys)
 
 
-class Dropout(nn.Dropout):
-    """Gluon's `Dropout`, without Gluon's copy where it drops nothing."""
-
-    def hybrid_forward(self, F, x):
-        """Drop at the rate given; at rate 0, return `x` itself."""
-        return super().hybrid_forward(F, x) if self._rate > 0 else x
-
-
-def _namespace(X):
-    """Operators for `X`: `mx.sym` inside a hybridized graph, else `mx.nd`."""
-    return mx.sym if isinstance(X, mx.sym.Symbol) else mx.nd
+def check_scores(X, valid_lens):
+    """Raise unless `X` is 3-D and `valid_lens` fits it (arrays only)."""
+    if X.ndim != 3:
+        raise ValueError(f'X must be 3-D (batch_size, num_queries, num_keys), '
+                         f'got shape {X.shape}')
+    check_valid_lens(valid_lens, *X.shape)
 
 
 def masked_softmax(X, valid_lens):
-    """Softmax over the last axis of `X` (3-D), weight 0 beyond `valid_lens`.
-
-    Inside a hybridized graph `valid_lens` must be 1-D (one length per
-    example), and it cannot be checked there; called on arrays, it is checked
-    and may also be 2-D (one per query).
-    """
-    F = _namespace(X)
+    """Softmax over the last axis of `X` (3-D), weight 0 beyond `valid_lens`."""
+    F = mx.sym if isinstance(X, mx.sym.Symbol) else mx.nd  # in a graph or not
     if valid_lens is None:
         return F.npx.softmax(X)
     if F is mx.nd:
-        if X.ndim != 3:
-            raise ValueError(
-                f'X must be 3-D (batch_size, num_queries, num_keys), '
-                f'got shape {X.shape}')
-        batch_size, num_queries, num_keys = X.shape
-        check_valid_lens(valid_lens, batch_size, num_queries, num_keys)
-        if valid_lens.ndim == 2:
-            # One length per query: mask the rows of
-            # (batch_size * num_queries, num_keys)
-            X = npx.sequence_mask(X.reshape(-1, num_keys),
-                                  valid_lens.reshape(-1), True,
-                                  value=-1e6, axis=1)
-            return npx.softmax(X).reshape(batch_size, num_queries, num_keys)
-    # One length per example: mask along the keys, which sequence_mask wants
-    # on axis 1
-    X = F.np.swapaxes(X, 1, 2)  # (batch_size, num_keys, num_queries)
-    # Masked scores become a very large negative value, whose exponential is
-    # exactly 0
+        check_scores(X, valid_lens)
+        if valid_lens.ndim == 2:  # a length per query: one query per example
+            return masked_softmax(X.reshape(-1, 1, X.shape[2]),
+                                  valid_lens.reshape(-1)).reshape(X.shape)
+    # sequence_mask masks along axis 1: put the keys there,
+    # (batch_size, num_queries, num_keys) -> (batch_size, num_keys, num_queries)
+    X = F.np.swapaxes(X, 1, 2)
+    # masked scores become -1e6, whose exponential is exactly 0
     X = F.npx.sequence_mask(X, valid_lens, True, value=-1e6, axis=1)
-    # (batch_size, num_queries, num_keys)
+    # (batch_size, num_keys, num_queries) -> (batch_size, num_queries, num_keys)
     return F.npx.softmax(F.np.swapaxes(X, 1, 2))
+
+
+class Identity(nn.HybridBlock):
+    """A block that returns its input (Gluon's `Dropout(0)` copies it)."""
+
+    def hybrid_forward(self, F, X):
+        """Return `X` itself."""
+        return X
+
+
+def add_each_query_to_each_key(F, queries, keys):
+    """Every query plus every key: `(batch, queries, keys, num_hiddens)`.
+
+    What broadcasting computes from (batch_size, num_queries, 1, num_hiddens)
+    and (batch_size, 1, num_keys, num_hiddens), with the queries repeated over
+    the keys by a product with a column of ones: its gradient, a sum over the
+    keys, is then a matrix product, where broadcasting's backward is a slow
+    reduction on the CPU (10% of the chapter's training time,
+    bench/RESULTS.md).
+    """
+    # (batch_size, 1, num_keys, 1)
+    ones = F.np.expand_dims(F.np.ones_like(keys[:, :, :1]), axis=1)
+    # (batch_size, 1, num_keys, 1) x (batch_size, num_queries, 1, num_hiddens)
+    # -> (batch_size, num_queries, num_keys, num_hiddens)
+    repeated = F.np.matmul(ones, F.np.expand_dims(queries, axis=2))
+    return repeated + F.np.expand_dims(keys, axis=1)
+
+
+def make_dropout(rate):
+    """Gluon's `Dropout`, or an `Identity` at rate 0."""
+    return nn.Dropout(rate) if rate > 0 else Identity()
 
 
 class MLPAttention(nn.HybridBlock):
@@ -92,14 +102,11 @@ class MLPAttention(nn.HybridBlock):
         self.W_k = nn.Dense(num_hiddens, use_bias=False, flatten=False)
         self.W_q = nn.Dense(num_hiddens, use_bias=False, flatten=False)
         self.w_v = nn.Dense(1, use_bias=False, flatten=False)
-        self.dropout = Dropout(dropout)
+        self.dropout = make_dropout(dropout)
         self.attention_weights = None
 
     def forward(self, queries, keys, values, valid_lens=None):
-        """Return the attention-weighted values.
-
-        Keep the weights in `attention_weights`.
-        """
+        """Return the attention-weighted values; keep the weights."""
         output, self.attention_weights = super().forward(queries, keys, values,
                                                          valid_lens)
         return output  # (batch_size, num_queries, value_size)
@@ -110,31 +117,16 @@ class MLPAttention(nn.HybridBlock):
                            valid_lens)
 
     def project_keys(self, keys):
-        """W_k k, `(batch_size, num_keys, num_hiddens)`.
-
-        It does not depend on the queries: a decoder computes it once per
-        sentence, not once per step.
-        """
+        """W_k k, `(batch_size, num_keys, num_hiddens)`: once per sentence."""
         return self.W_k(keys)
 
     def attend(self, F, queries, keys, values, valid_lens=None):
-        """Attend with keys already projected by `project_keys`.
-
-        Return values and weights.
-        """
-        queries = self.W_q(queries)
-        # Add every query to every key:
-        # (batch_size, num_queries, num_keys, num_hiddens).
-        # Each query is repeated over the keys by a product with a column of
-        # ones (batch_size, 1, num_keys, 1) x
-        # (batch_size, num_queries, 1, num_hiddens): the same as broadcasting,
-        # but its gradient, a sum over the keys, is then a fast matrix product
-        ones = F.np.expand_dims(F.np.ones_like(keys[:, :, :1]), axis=1)
-        features = (F.np.matmul(ones, F.np.expand_dims(queries, axis=2))
-                    + F.np.expand_dims(keys, axis=1))
-        # tanh (npx.activation runs MXNet's vectorised kernel, 3x faster here
-        # than np.tanh)
-        features = F.npx.activation(features, act_type='tanh')
+        """Attend with keys already projected by `project_keys`."""
+        queries = self.W_q(queries)  # (batch_size, num_queries, num_hiddens)
+        # Every query plus every key, as broadcasting adds them (faster):
+        # (batch_size, num_queries, num_keys, num_hiddens)
+        features = add_each_query_to_each_key(F, queries, keys)
+        features = F.npx.activation(features, act_type='tanh')  # np.tanh/3
         # (batch_size, num_queries, num_keys, 1)
         # -> (batch_size, num_queries, num_keys)
         scores = F.np.squeeze(self.w_v(features), axis=-1)
@@ -149,21 +141,15 @@ AdditiveAttention = MLPAttention  # the name d2l 1.0 uses
 
 
 class DotProductAttention(nn.HybridBlock):
-    """Scaled dot-product attention: score(q, k) = q^T k / sqrt(d).
-
-    Queries and keys share size d.
-    """
+    """Scaled dot-product attention: score(q, k) = q^T k / sqrt(d)."""
 
     def __init__(self, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.dropout = Dropout(dropout)
+        self.dropout = make_dropout(dropout)
         self.attention_weights = None
 
     def forward(self, queries, keys, values, valid_lens=None):
-        """Return the attention-weighted values.
-
-        Keep the weights in `attention_weights`.
-        """
+        """Return the attention-weighted values; keep the weights."""
         if (not isinstance(queries, mx.sym.Symbol)
                 and queries.shape[-1] != keys.shape[-1]):
             raise ValueError(f'queries and keys must have the same size, got '
@@ -177,10 +163,7 @@ class DotProductAttention(nn.HybridBlock):
         return self.attend(F, queries, keys, values, valid_lens)
 
     def project_keys(self, keys):
-        """The keys as `attend` takes them: unchanged.
-
-        Dot-product attention learns nothing.
-        """
+        """The keys as `attend` takes them: unchanged (nothing is learnt)."""
         return keys
 
     def attend(self, F, queries, keys, values, valid_lens=None):

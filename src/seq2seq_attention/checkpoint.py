@@ -1,74 +1,67 @@
-"""Checkpoints: a model's parameters, both vocabularies and its hyperparameters.
+"""Checkpoints: a model's parameters, its configuration and both vocabularies.
 
-A checkpoint is one zip file holding `meta.json` (format version,
-hyperparameters, the two vocabularies' token lists) and `model.params` (Gluon's
-parameter file). It is written under a temporary name and renamed when complete.
-Loading checks the model's shapes and the vocabularies before anything is
-copied, and names what differs.
+A checkpoint is one zip file holding `meta.json` (format version, the model's
+`Seq2SeqConfig` as `hparams`, `info`, the two vocabularies' token lists) and
+`model.params` (Gluon's parameter file). It is written under a temporary name
+and renamed when complete. Loading reads the file once, checks the
+vocabularies, and loads the parameters all or none: a checkpoint that does
+not fit the model changes nothing and names what differs.
 """
+import dataclasses
 import json
 import os
 import tempfile
 import zipfile
 from collections import namedtuple
-from pathlib import Path
 
 import mxnet as mx
 
-from .checks import check_vocabularies
-from .data import Vocab
-from .models import build_seq2seq
-from .utils import as_ctx_list
+from .models import Seq2SeqConfig, build_seq2seq
+from .text import Vocab
+from .utils import as_ctx_list, write_atomically
 
 FORMAT_VERSION = 1
 
 Checkpoint = namedtuple('Checkpoint',
-                        ['net', 'src_vocab', 'tgt_vocab', 'hparams', 'info'])
+                        ['net', 'src_vocab', 'tgt_vocab', 'config', 'info'])
 
 
 class CheckpointError(ValueError):
     """A checkpoint is unreadable or does not fit the model or vocabularies."""
 
 
-def save_checkpoint(path, net, src_vocab, tgt_vocab, hparams, info=None):
-    """Save `net`'s parameters, vocabularies, hyperparameters and `info`.
+def save_checkpoint(path, net, config, src_vocab, tgt_vocab, info=None):
+    """Save `net`'s parameters, its `config`, the vocabularies and `info`.
 
-    `hparams` are `net`'s `build_seq2seq` hyperparameters. `info` is any
-    JSON-serialisable dict worth keeping with the model (say, its `num_steps`).
+    `info` is any JSON-serialisable dict worth keeping with the model (say,
+    its `num_steps`).
     """
-    path = Path(path)
-    _check_vocab_sizes(path, net, src_vocab, tgt_vocab)
-    meta = {'format_version': FORMAT_VERSION, 'hparams': dict(hparams),
-            'info': info or {}, 'src_vocab': list(src_vocab.idx_to_token),
-            'tgt_vocab': list(tgt_vocab.idx_to_token)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.',
-                               suffix='.part')
-    os.close(fd)
     try:
+        net.check_vocabularies(src_vocab, tgt_vocab)
+    except ValueError as e:
+        raise CheckpointError(f'{path}: {e}') from None
+    meta = {'format_version': FORMAT_VERSION,
+            'hparams': dataclasses.asdict(config), 'info': info or {},
+            'src_vocab': list(src_vocab.idx_to_token),
+            'tgt_vocab': list(tgt_vocab.idx_to_token)}
+
+    def write(tmp):
         with tempfile.TemporaryDirectory() as tmpdir:
             params_file = os.path.join(tmpdir, 'model.params')
             net.save_parameters(params_file)
             with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_DEFLATED) as zf:
                 zf.writestr('meta.json', json.dumps(meta, indent=1))
                 zf.write(params_file, 'model.params')
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    return write_atomically(path, write)
 
 
-def _read(path):
-    """Return (meta, parameter arrays by name) from a checkpoint file."""
+def _read(path, tmpdir):
+    """Read a checkpoint: its meta and its parameter file, put in `tmpdir`."""
     try:
         with zipfile.ZipFile(path) as zf:
             meta = json.loads(zf.read('meta.json'))
-            with tempfile.TemporaryDirectory() as tmpdir:
-                zf.extract('model.params', tmpdir)
-                arrays = mx.nd.load(os.path.join(tmpdir, 'model.params'))
-    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError,
-            mx.MXNetError) as e:
+            params_file = zf.extract('model.params', tmpdir)
+    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as e:
         raise CheckpointError(
             f'{path}: not a readable checkpoint ({e})') from None
     if not isinstance(meta, dict):
@@ -83,69 +76,64 @@ def _read(path):
         if not isinstance(meta.get(key), kind):
             raise CheckpointError(
                 f'{path}: meta.json has no {kind.__name__} {key!r}')
-    return meta, arrays
+    return meta, params_file
 
 
-def _check_vocab_sizes(path, net, src_vocab, tgt_vocab):
-    """Raise a CheckpointError unless the vocabularies fit the embeddings."""
+def _load_all_or_none(path, net, params_file, ctxs):
+    """Load the parameter file into `net`; on failure restore its values."""
+    before = {}
+    for name, p in net.collect_params().items():
+        try:
+            before[name] = [d.copy() for d in p.list_data()]
+        except (RuntimeError, mx.gluon.parameter.DeferredInitializationError):
+            pass  # no values yet: nothing to restore
     try:
-        check_vocabularies(net, src_vocab, tgt_vocab)
-    except ValueError as e:
-        raise CheckpointError(f'{path}: {e}') from None
+        net.load_parameters(params_file, ctx=ctxs)
+    except (AssertionError, ValueError, mx.MXNetError) as e:
+        for name, p in net.collect_params().items():
+            if name in before:
+                p.reset_ctx([d.ctx for d in before[name]])
+                p.set_data(before[name][0])
+        message = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise CheckpointError(
+            f'{path}: does not fit this model ({message})') from None
 
 
 def load_parameters(path, net, src_vocab=None, tgt_vocab=None, ctx=None):
-    """Load a checkpoint's parameters into `net`.
+    """Load a checkpoint's parameters into `net`, checked first; the meta."""
+    with tempfile.TemporaryDirectory() as tmpdir:
+        meta, params_file = _read(path, tmpdir)
+        _load_into(path, net, meta, params_file, src_vocab, tgt_vocab, ctx)
+    return meta
 
-    It checks shapes and vocabularies first.
-    """
-    meta, arrays = _read(path)
-    _check_vocab_sizes(path, net, src_vocab, tgt_vocab)
+
+def _load_into(path, net, meta, params_file, src_vocab, tgt_vocab, ctx):
+    """Check the vocabularies against `net` and the checkpoint, then load."""
+    try:
+        net.check_vocabularies(src_vocab, tgt_vocab)
+    except ValueError as e:
+        raise CheckpointError(f'{path}: {e}') from None
     for name, vocab in (('src_vocab', src_vocab), ('tgt_vocab', tgt_vocab)):
         if vocab is not None and list(vocab.idx_to_token) != meta[name]:
             raise CheckpointError(
                 f'{path}: its {name} ({len(meta[name])} tokens) differs from '
                 f'the one given ({len(vocab)} tokens)')
-    params = net._collect_params_with_prefix()
-    missing = sorted(set(params) - set(arrays))
-    unexpected = sorted(set(arrays) - set(params))
-    if missing or unexpected:
-        raise CheckpointError(
-            f'{path}: does not fit this model (missing {missing[:3]}, '
-            f'unexpected {unexpected[:3]})')
-    for name, p in params.items():
-        saved = tuple(arrays[name].shape)
-        # dimensions not yet inferred (a model never run) are 0 or -1
-        # and match anything
-        if (len(p.shape) != len(saved)
-                or any(a > 0 and a != b for a, b in zip(p.shape, saved))):
-            raise CheckpointError(
-                f'{path}: parameter {name} has shape {saved}, '
-                f'the model expects {tuple(p.shape)}')
     ctxs = as_ctx_list(ctx if ctx is not None else mx.cpu())
-    with tempfile.TemporaryDirectory() as tmpdir:
-        params_file = os.path.join(tmpdir, 'model.params')
-        with zipfile.ZipFile(path) as zf:
-            zf.extract('model.params', tmpdir)
-        net.load_parameters(params_file, ctx=ctxs)
-    return meta
+    _load_all_or_none(path, net, params_file, ctxs)
 
 
 def load_checkpoint(path, ctx=None):
-    """Rebuild the model a checkpoint describes.
+    """Rebuild the model a checkpoint describes; a `Checkpoint`."""
+    with tempfile.TemporaryDirectory() as tmpdir:
+        meta, params_file = _read(path, tmpdir)
+        try:
+            src_vocab = Vocab.from_idx_to_token(meta['src_vocab'])
+            tgt_vocab = Vocab.from_idx_to_token(meta['tgt_vocab'])
+            config = Seq2SeqConfig(**meta['hparams'])
+        except (TypeError, ValueError) as e:
+            raise CheckpointError(f'{path}: its metadata does not describe a '
+                                  f'model ({e})') from None
+        net = build_seq2seq(config)
+        _load_into(path, net, meta, params_file, src_vocab, tgt_vocab, ctx)
+    return Checkpoint(net, src_vocab, tgt_vocab, config, meta['info'])
 
-    Return a `Checkpoint` (net, vocabularies, ...).
-    """
-    meta, _ = _read(path)
-    try:
-        src_vocab = Vocab.from_idx_to_token(meta['src_vocab'])
-        tgt_vocab = Vocab.from_idx_to_token(meta['tgt_vocab'])
-        net = build_seq2seq(**meta['hparams'])
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(
-            f'{path}: its metadata does not describe a model ({e})') from None
-    # the vocabularies must fit the model the hyperparameters build; the
-    # parameters' shapes are then checked against that model
-    _check_vocab_sizes(path, net, src_vocab, tgt_vocab)
-    load_parameters(path, net, src_vocab, tgt_vocab, ctx)
-    return Checkpoint(net, src_vocab, tgt_vocab, meta['hparams'], meta['info'])

@@ -134,29 +134,6 @@ def check_whole_numbers(name, values, low, high):
                          f'{vmin:g} to {vmax:g}')
 
 
-def embedded_vocab_size(block):
-    """The number of tokens `block` embeds.
-
-    None for a block without an `embedding`.
-    """
-    embedding = getattr(block, 'embedding', None)
-    return None if embedding is None else embedding.weight.shape[0]
-
-
-def check_vocabularies(net, src_vocab, tgt_vocab):
-    """Raise unless each vocabulary is as large as the model's embedding.
-
-    A vocabulary that is None is not checked.
-    """
-    for name, vocab, block in (('src_vocab', src_vocab, net.encoder),
-                               ('tgt_vocab', tgt_vocab, net.decoder)):
-        size = embedded_vocab_size(block)
-        if vocab is not None and size is not None and len(vocab) != size:
-            raise ValueError(
-                f'{name} holds {len(vocab)} tokens, but the model\'s '
-                f'{type(block).__name__} embeds {size}')
-
-
 def check_token_ids(name, X, vocab_size):
     """Raise unless `X` is a 2-D batch of token indices in [0, vocab_size)."""
     if not hasattr(X, 'ndim') or X.ndim != 2:

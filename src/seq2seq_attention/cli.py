@@ -10,11 +10,15 @@ import sys
 
 import mxnet as mx
 
-from . import build_seq2seq, load_data_nmt, set_seed, try_all_gpus
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .data import CorpusError, CorpusNotFoundError
-from .decoding import beam_search_batch, bleu, translate_batch
-from .training import train_s2s
+from .checks import check_float, check_int
+from .corpus import CorpusError, CorpusNotFoundError, read_data_nmt
+from .decoding import beam_search_batch, translate_batch
+from .experiment import train_model
+from .metrics import bleu
+from .models import ATTENTIONS, DECODERS
+from .text import preprocess_nmt, tokenize_nmt
+from .utils import try_all_gpus
 
 # The sentences the book translates:
 # the original chapter's, then d2l 1.0's pairs
@@ -44,24 +48,38 @@ def _translate(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, beam,
                              ctx, beam_size=beam, alpha=alpha)[0]
 
 
-def cmd_train(args):
-    """Train the chapter's model, print its translations, save it if asked."""
-    set_seed(args.seed)
-    ctxs = _contexts(args.ctx)
-    data_iter, src_vocab, tgt_vocab = load_data_nmt(
-        args.batch_size, args.num_steps, args.num_examples, args.data)
-    hparams = dict(src_vocab_size=len(src_vocab), tgt_vocab_size=len(tgt_vocab),
-                   embed_size=args.embed_size, num_hiddens=args.num_hiddens,
-                   num_layers=args.num_layers, dropout=args.dropout,
-                   decoder=args.decoder, attention=args.attention)
-    net = build_seq2seq(**hparams)
+def _progress(epochs):
+    """Report training: a bar on a terminal, else a line every 10 epochs."""
+    if sys.stderr.isatty():
+        import tqdm
+        bar = tqdm.tqdm(total=epochs, unit='epoch', file=sys.stderr)
+
+        def progress(epoch, loss):
+            bar.set_postfix(loss=f'{loss:.3f}', refresh=False)
+            bar.update()
+            if epoch == epochs:
+                bar.close()
+        return progress
 
     def progress(epoch, loss):
-        if epoch % 10 == 0 or epoch == args.epochs:
-            print(f'epoch {epoch:4d}/{args.epochs}  loss {loss:.3f}',
-                  flush=True)
-    train_s2s(net, data_iter, args.lr, args.epochs, tgt_vocab, ctxs, plot=False,
-              progress=progress)
+        if epoch % 10 == 0 or epoch == epochs:
+            print(f'epoch {epoch:4d}/{epochs}  loss {loss:.3f}', flush=True)
+    return progress
+
+
+def cmd_train(args):
+    """Train the chapter's model, print its translations, save it if asked."""
+    ctxs = _contexts(args.ctx)
+    source, target = tokenize_nmt(preprocess_nmt(read_data_nmt(args.data)),
+                                  args.num_examples)
+    net, config, src_vocab, tgt_vocab, history = train_model(
+        args.seed, list(zip(source, target)), args.batch_size, args.num_steps,
+        args.lr, args.epochs, min_freq=2, progress=_progress(args.epochs),
+        ctx=ctxs, embed_size=args.embed_size, num_hiddens=args.num_hiddens,
+        num_layers=args.num_layers, dropout=args.dropout,
+        decoder=args.decoder, attention=args.attention)
+    print(f'loss {history[-1]:.3f}, {history.tokens_per_sec:.1f} tokens/sec '
+          f'on {", ".join(str(c) for c in ctxs)}')
     sentences = CHAPTER_SENTENCES + [eng for eng, _ in D2L_PAIRS]
     translations = _translate(net, sentences, src_vocab, tgt_vocab,
                               args.num_steps, ctxs, args.beam, args.alpha)
@@ -71,7 +89,7 @@ def cmd_train(args):
                                        translations[len(CHAPTER_SENTENCES):]):
         print(f'{eng} => {translation}, bleu {bleu(translation, fra, k=2):.3f}')
     if args.save:
-        save_checkpoint(args.save, net, src_vocab, tgt_vocab, hparams,
+        save_checkpoint(args.save, net, config, src_vocab, tgt_vocab,
                         info={'num_steps': args.num_steps,
                               'epochs': args.epochs})
         print(f'saved {args.save}')
@@ -100,23 +118,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f'{self.prog}: error: {message}\n')
 
 
-def _number(kind, low, high=None, high_open=False):
-    """An argparse type: `kind` (int or float) in [low, high] or [low, high)."""
+def _number(check, **bounds):
+    """An argparse type: a number `check` (`check_int`, `check_float`) takes."""
+    kind = int if check is check_int else float
+
     def convert(text):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f'{text!r} is not a {kind.__name__}') from None
-        above = (high is not None
-                 and (value >= high if high_open else value > high))
-        # NaN fails value == value
-        if not value == value or value < low or above:
-            where = (f'>= {low}' if high is None
-                     else f'in [{low}, {high}{")" if high_open else "]"}')
-            raise argparse.ArgumentTypeError(f'{text} is not {where}')
-        return value
-    convert.__name__ = kind.__name__  # argparse names the type in its messages
+                f'{text!r} is not {"an int" if kind is int else "a number"}'
+            ) from None
+        try:
+            return check('the value', value, **bounds)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    convert.__name__ = kind.__name__  # argparse names the type in messages
     return convert
 
 
@@ -128,24 +145,25 @@ def build_parser():
                                 parser_class=_Parser)
     train = sub.add_parser(
         'train', help="train the chapter's model and translate its sentences")
-    positive = _number(int, 1)
+    positive = _number(check_int, low=1)
     train.add_argument('--epochs', type=positive, default=200)
-    train.add_argument('--lr', type=_number(float, 1e-12), default=0.005)
+    train.add_argument('--lr', type=_number(check_float, low=0, low_open=True),
+                       default=0.005)
     train.add_argument('--batch-size', type=positive, default=64)
     train.add_argument('--num-steps', type=positive, default=10)
     train.add_argument('--num-examples', type=positive, default=600)
     train.add_argument('--embed-size', type=positive, default=32)
     train.add_argument('--num-hiddens', type=positive, default=32)
     train.add_argument('--num-layers', type=positive, default=2)
-    train.add_argument('--dropout', type=_number(float, 0, 1, high_open=True),
-                       default=0.0)
-    train.add_argument('--decoder', choices=['attention', 'plain'],
-                       default='attention')
-    train.add_argument('--attention', choices=['mlp', 'dot'], default='mlp')
+    train.add_argument('--dropout', default=0.0,
+                       type=_number(check_float, low=0, high=1, high_open=True))
+    train.add_argument('--decoder', choices=list(DECODERS), default='attention')
+    train.add_argument('--attention', choices=ATTENTIONS, default='mlp')
     train.add_argument('--data', help='fra-eng.zip to use (default: '
                                       '$FRA_ENG_ZIP, data/, download)')
     train.add_argument('--save', help='write a checkpoint here after training')
-    train.add_argument('--seed', type=_number(int, 0, 2 ** 32 - 1), default=0)
+    train.add_argument('--seed', default=0,
+                       type=_number(check_int, low=0, high=2 ** 32 - 1))
     translate = sub.add_parser(
         'translate', help='translate sentences with a saved checkpoint')
     translate.add_argument('--checkpoint', required=True)
@@ -153,9 +171,9 @@ def build_parser():
     for p in (train, translate):
         p.add_argument('--ctx', choices=['cpu', 'gpu', 'all-gpus'],
                        default='cpu')
-        p.add_argument('--beam', type=int, default=1,
+        p.add_argument('--beam', type=positive, default=1,
                        help='beam width (1: greedy)')
-        p.add_argument('--alpha', type=_number(float, -1e9), default=0.75,
+        p.add_argument('--alpha', type=_number(check_float), default=0.75,
                        help='length penalty for --beam > 1')
     return parser
 

@@ -1,4 +1,4 @@
-"""Decoding a trained model: greedy prediction, beam search, and BLEU.
+"""Decoding a trained model: greedy prediction and beam search.
 
 A source sentence is preprocessed exactly like the training data (lower case, a
 space before `,.!?`), mapped to indices (unknown words become `<unk>`), given
@@ -9,60 +9,42 @@ model sees no `<eos>` for it.
 import math
 
 import numpy as onp
-from d2l import mxnet as d2l
 from mxnet import np, npx
 
-from .checks import (check_float, check_int, check_same_length,
-                     check_sentences, check_vocabularies)
-from .data import preprocess_nmt, truncate_pad
+from .checks import check_float, check_int, check_sentences
+from .models import AttentionDecoder
+from .text import build_array_nmt, preprocess_nmt
 from .utils import as_ctx_list
 
-# d2l's BLEU for one sentence: precisions of n-grams up to k, brevity penalty
-bleu = d2l.bleu
 
-
-def _source_tokens(sentence, src_vocab, num_steps):
-    """Check and preprocess a sentence; return its indices, valid length.
-
-    The indices end with `<eos>` and are cut or padded to `num_steps`.
-    """
-    if not isinstance(sentence, str):
-        raise TypeError(
-            f'sentence must be a str, got {type(sentence).__name__}')
-    tokens = preprocess_nmt(sentence).split()
-    if not tokens:
+def source_tokens(sentences):
+    """Preprocess sentences as the training data; their token lists."""
+    tokens = [preprocess_nmt(s).split() for s in sentences]
+    if not all(tokens):
         raise ValueError('cannot translate an empty sentence')
-    src_tokens = truncate_pad(src_vocab[tokens] + [src_vocab['<eos>']],
-                              num_steps, src_vocab['<pad>'])
-    return src_tokens, min(len(tokens) + 1, num_steps)
-
-
-def _check_model(net, src_vocab, tgt_vocab, save_attention_weights):
-    """Raise unless the vocabularies fit (and weights exist, if asked for)."""
-    check_vocabularies(net, src_vocab, tgt_vocab)
-    if (save_attention_weights
-            and not hasattr(net.decoder, 'attention_weights')):
-        raise ValueError(f'save_attention_weights=True, but '
-                         f'{type(net.decoder).__name__} has no attention '
-                         f'weights')
+    return tokens
 
 
 def _encode(net, sentences, src_vocab, num_steps, ctx):
     """Encode sentences; return the decoder's initial state, valid lengths."""
-    rows, valid_lens = zip(*[_source_tokens(s, src_vocab, num_steps)
-                             for s in sentences])
-    # (batch_size, num_steps)
-    enc_X = np.array(rows, dtype='int32', ctx=ctx)
-    # (batch_size,)
-    enc_valid_len = np.array(valid_lens, dtype='int32', ctx=ctx)
+    # (batch_size, num_steps), (batch_size,)
+    enc_X, enc_valid_len = build_array_nmt(source_tokens(sentences), src_vocab,
+                                           num_steps)
+    enc_X, enc_valid_len = enc_X.as_in_ctx(ctx), enc_valid_len.as_in_ctx(ctx)
     enc_outputs = net.encoder(enc_X, enc_valid_len)
-    return net.decoder.init_state(enc_outputs, enc_valid_len), valid_lens
+    return (net.decoder.init_state(enc_outputs, enc_valid_len),
+            enc_valid_len.asnumpy().tolist())
 
 
 def _check_arguments(net, sentences, src_vocab, tgt_vocab, num_steps,
                      batch_size, save_attention_weights):
     """Check what every decoding function takes; return the checked values."""
-    _check_model(net, src_vocab, tgt_vocab, save_attention_weights)
+    net.check_vocabularies(src_vocab, tgt_vocab)
+    if (save_attention_weights
+            and not isinstance(net.decoder, AttentionDecoder)):
+        raise ValueError(f'save_attention_weights=True, but '
+                         f'{type(net.decoder).__name__} has no attention '
+                         f'weights')
     return (check_sentences('sentences', sentences),
             check_int('num_steps', num_steps, low=1),
             check_int('batch_size', batch_size, low=1))
@@ -276,31 +258,6 @@ def _beam_search_chunk(net, sentences, src_vocab, tgt_vocab, num_steps, ctx, k,
         weights = onp.stack(best[2]) if save_attention_weights else None
         results.append((_to_sentence(tokens, tgt_vocab), weights))
     return results
-
-
-def _check_pairs(name, hypotheses, references):
-    """Raise unless there are equally many hypotheses and references (> 0)."""
-    check_same_length('hypotheses', hypotheses, 'references', references)
-    if not hypotheses:
-        raise ValueError(f'{name} needs at least one hypothesis and reference')
-
-
-def corpus_bleu(hypotheses, references):
-    """Return sacrebleu's corpus BLEU (0-100) against one reference each."""
-    import sacrebleu
-    _check_pairs('corpus_bleu', hypotheses, references)
-    # force=True: our sentences are tokenized on purpose (a space before
-    # punctuation), which sacrebleu would otherwise warn about on stderr; the
-    # score is the same
-    return sacrebleu.corpus_bleu(list(hypotheses), [list(references)],
-                                 force=True).score
-
-
-def mean_bleu(hypotheses, references, k=2):
-    """Return the average of d2l's sentence BLEU (0-1) over translations."""
-    _check_pairs('mean_bleu', hypotheses, references)
-    return (sum(bleu(h, r, k) for h, r in zip(hypotheses, references))
-            / len(hypotheses))
 
 
 def _can_improve(live, finished, num_steps, alpha):

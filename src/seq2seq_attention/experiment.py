@@ -1,30 +1,53 @@
-"""Experiments repeated over seeds: runs in parallel, alignments measured.
+"""Experiments repeated over seeds: one recipe, runs in parallel processes.
 
 A difference between two models means something only if it is larger than
 the spread that the seed alone causes (initial weights, batch order), so a
 comparison trains each model several times. A small model keeps one CPU core
 busy (the library runs MXNet on one thread, see `cpu`), so on a machine
 with several cores the runs go in separate processes, side by side:
-`run_in_processes`. `train_and_translate` is one run, from data to
-translations; `alignment_correlation` says how far an attention decoder's
-weights move along the source as it writes.
+`run_in_processes`. `train_model` is the recipe from a seed and sentence
+pairs to a trained model (the command line's too); `train_and_translate` is
+one run of a comparison, from data to translations.
 """
+import collections
 import concurrent.futures
 import dataclasses
 import functools
 import importlib
 import multiprocessing
 import os
-import time
 
-import numpy as onp
 
 from .checks import check_int
 from .data import build_data_iter
 from .decoding import beam_search_batch, translate_batch
-from .models import AttentionDecoder, build_seq2seq
+from .models import AttentionDecoder, Seq2SeqConfig, build_seq2seq
 from .training import train_s2s
 from .utils import set_seed, try_gpu
+
+Trained = collections.namedtuple(
+    'Trained', ['net', 'config', 'src_vocab', 'tgt_vocab', 'history'])
+
+
+def train_model(seed, pairs, batch_size, num_steps, lr, num_epochs,
+                min_freq=1, bucket=False, length_step=1, static_alloc=None,
+                progress=None, ctx=None, **model):
+    """Train a model on `(source tokens, target tokens)` pairs from `seed`.
+
+    The vocabularies come from the pairs; `model` holds the
+    `Seq2SeqConfig`'s hyperparameters (`embed_size`, `decoder`, ...), the
+    rest is `build_data_iter`'s and `train_s2s`'s. Returns a `Trained`.
+    """
+    set_seed(seed)
+    data_iter, src_vocab, tgt_vocab = build_data_iter(
+        [s for s, _ in pairs], [t for _, t in pairs], batch_size, num_steps,
+        bucket=bucket, length_step=length_step, min_freq=min_freq)
+    config = Seq2SeqConfig(len(src_vocab), len(tgt_vocab), **model)
+    net = build_seq2seq(config)
+    history = train_s2s(net, data_iter, lr, num_epochs, tgt_vocab,
+                        ctx or try_gpu(), static_alloc=static_alloc,
+                        progress=progress)
+    return Trained(net, config, src_vocab, tgt_vocab, history)
 
 
 def _is_importable(fn):
@@ -109,19 +132,12 @@ def train_and_translate(seed, train, test_source, decoder, attention='mlp',
     `static_alloc` is `train_s2s`'s: faster for small models with few batch
     shapes, more memory otherwise.
     """
-    set_seed(seed)
+    net, _, src_vocab, tgt_vocab, history = train_model(
+        seed, train, batch_size, num_steps, lr, num_epochs, min_freq=min_freq,
+        bucket=bucket, length_step=length_step, static_alloc=static_alloc,
+        embed_size=embed_size, num_hiddens=num_hiddens, num_layers=num_layers,
+        dropout=dropout, decoder=decoder, attention=attention)
     ctx = try_gpu()
-    data_iter, src_vocab, tgt_vocab = build_data_iter(
-        [s for s, _ in train], [t for _, t in train], batch_size, num_steps,
-        bucket=bucket, length_step=length_step, min_freq=min_freq)
-    net = build_seq2seq(len(src_vocab), len(tgt_vocab), embed_size,
-                        num_hiddens, num_layers, dropout, decoder=decoder,
-                        attention=attention)
-    start = time.perf_counter()
-    history = train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx,
-                        plot=False, verbose=False,
-                        static_alloc=static_alloc)
-    seconds = (time.perf_counter() - start) / num_epochs
     with_weights = isinstance(net.decoder, AttentionDecoder)
     translations, weights = translate_batch(
         net, test_source, src_vocab, tgt_vocab, num_steps, ctx,
@@ -132,25 +148,6 @@ def train_and_translate(seed, train, test_source, decoder, attention='mlp',
                                     num_steps, ctx, beam_size=beam_size,
                                     alpha=alpha)
     num_params = sum(p.data().size for p in net.collect_params().values())
+    seconds = sum(history.seconds) / num_epochs
     return Run(seed, decoder, attention, list(history), seconds,
                int(num_params), translations, weights, beam)
-
-
-def alignment_correlation(weights):
-    """How far an alignment moves with the output, from -1 to 1.
-
-    `weights` is `(output steps, source positions)`. The result is the
-    correlation between the output step and the source position that step
-    weighs most: 1 on a diagonal (copying), -1 on an anti-diagonal
-    (reversing), 0 when that position does not move with the step (it stays
-    put, or there is a single step).
-    """
-    weights = onp.asarray(weights)
-    if weights.ndim != 2 or 0 in weights.shape:
-        raise ValueError(f'weights must be a non-empty (output steps, source '
-                         f'positions) matrix, got shape {weights.shape}')
-    steps = onp.arange(weights.shape[0])
-    positions = weights.argmax(axis=1)
-    if positions.std() == 0 or steps.std() == 0:
-        return 0.0
-    return float(onp.corrcoef(steps, positions)[0, 1])

@@ -1,76 +1,32 @@
 """Encoder–decoder models: the interfaces, the LSTM encoder, the two decoders.
 
 `Seq2SeqDecoder` is the baseline: it sees the source only through the encoder's
-final state and its last output (the same "context" at every step).
-`Seq2SeqAttentionDecoder` instead attends, at every step, over the encoder
-outputs of all source positions, using the decoder's hidden state of the
-previous step as the query (Bahdanau et al., 2015).
+final state (the same "context" at every step). `Seq2SeqAttentionDecoder`
+instead attends, at every step, over the encoder outputs of all source
+positions, using the decoder's hidden state of the previous step as the query
+(Bahdanau et al., 2015). A `Seq2SeqConfig` holds a model's hyperparameters;
+`build_seq2seq` builds the model it describes, with the decoder named in
+`DECODERS`.
 
-Every block here is a `HybridBlock`: `hybridize()` compiles its forward pass,
-the loop over time steps unrolled, into one static graph (a large speed-up on
-small models, where running the operators one by one from Python costs more
-than computing them). A graph is built for one number of time steps;
-`SequenceBlock` keeps the graphs of the lengths in use (at most `max_graphs`).
+Every block loops over time steps in `hybrid_forward`, where `self.num_steps`
+is the number of steps of the batch at hand (set by `forward`, or by the
+`EncoderDecoder` whose graph the block is part of); `hybridize()` compiles one
+graph per length (`graphs.SequenceBlock`).
 """
-import collections
+import dataclasses
 
 import mxnet as mx
 from mxnet import autograd, np
 from mxnet.gluon import nn, rnn
 
 from .attention import DotProductAttention, MLPAttention, check_valid_lens
-from .checks import (check_choice, check_float, check_int, check_token_ids,
-                     embedded_vocab_size)
-
-# What a HybridBlock keeps of its compiled graph (MXNet 1.9 Gluon)
-_GRAPH_ATTRS = ('_cached_graph', '_cached_op', '_cached_op_args', '_in_format',
-                '_out_format')
+from .checks import check_choice, check_float, check_int, check_token_ids
+from .graphs import SequenceBlock
 
 
-class SequenceBlock(nn.HybridBlock):
-    """A `HybridBlock` whose `hybrid_forward` loops over `num_steps` steps.
-
-    Called on arrays, `num_steps` is read from the input's second axis. Inside a
-    parent's graph the inputs are symbols without shapes, so the parent sets it
-    (`use_num_steps`). A compiled graph unrolls the loop for one length:
-    switching lengths (say, training on 10 steps, then decoding one step at a
-    time) keeps each compiled graph and builds the new one only once. At most
-    `max_graphs` graphs are kept, the most recently used: each holds memory
-    (with `static_alloc`, all its arrays), and bucketed data can bring hundreds
-    of lengths.
-    """
-    max_graphs = 16
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.num_steps, self._graphs = None, collections.OrderedDict()
-
-    def use_num_steps(self, num_steps):
-        """Loop over `num_steps` steps from now on (with their graph)."""
-        if num_steps == self.num_steps:
-            return
-        saved = self._graphs.pop(num_steps, None)
-        self._graphs[self.num_steps] = tuple(getattr(self, a)
-                                             for a in _GRAPH_ATTRS)
-        while len(self._graphs) >= self.max_graphs:  # drop the least recent
-            self._graphs.popitem(last=False)
-        if saved is None:
-            nn.HybridBlock._clear_cached_op(self)
-        else:
-            for attr, value in zip(_GRAPH_ATTRS, saved):
-                setattr(self, attr, value)
-        self.num_steps = num_steps
-
-    def _clear_cached_op(self):
-        """Drop every compiled graph (when hybridization changes)."""
-        super()._clear_cached_op()
-        self._graphs = collections.OrderedDict()
-
-    def run(self, X, *args):
-        """Run `hybrid_forward` over the time steps of `X`."""
-        if not isinstance(X, mx.sym.Symbol):
-            self.use_num_steps(X.shape[1])
-        return nn.HybridBlock.forward(self, X, *args)
+def is_symbolic(X):
+    """Whether `X` is a symbol of a graph being built (not an array)."""
+    return isinstance(X, mx.sym.Symbol)
 
 
 class Encoder(SequenceBlock):
@@ -96,6 +52,12 @@ class Decoder(SequenceBlock):
         """Pick the batch entries `indices` of `state` (for beam search)."""
         raise NotImplementedError
 
+    @classmethod
+    def from_config(cls, config):
+        """The decoder a `Seq2SeqConfig` describes."""
+        return cls(config.tgt_vocab_size, config.embed_size,
+                   config.num_hiddens, config.num_layers, config.dropout)
+
 
 class AttentionDecoder(Decoder):
     """The interface of a decoder with attention: its weights can be read."""
@@ -116,18 +78,19 @@ class EncoderDecoder(SequenceBlock):
 
     def forward(self, enc_X, dec_X, enc_valid_lens=None):
         """Return the scores `(batch_size, num_steps, vocab_size)`."""
-        if not isinstance(enc_X, mx.sym.Symbol):
-            _check_tokens('enc_X', enc_X, self.encoder)
-            _check_tokens('dec_X', dec_X, self.decoder)
-            if enc_valid_lens is None:
-                enc_valid_lens = _all_valid_lens(enc_X)
-            check_valid_lens(enc_valid_lens, enc_X.shape[0], 1, enc_X.shape[1],
-                             check_values=not autograd.is_recording())
-            # one compiled graph per (source length, target length)
-            self.use_num_steps((enc_X.shape[1], dec_X.shape[1]))
-            self.encoder.use_num_steps(enc_X.shape[1])
-            self.decoder.use_num_steps(dec_X.shape[1])
-        return nn.HybridBlock.forward(self, enc_X, dec_X, enc_valid_lens)
+        lengths = None
+        if not is_symbolic(enc_X):
+            # token ids are checked outside training only: in training they
+            # come from the data, which train_s2s checks once
+            self.check_tokens(enc_X, dec_X,
+                              check_values=not autograd.is_recording())
+            enc_valid_lens = source_valid_lens(enc_X, enc_valid_lens)
+            # the steps the encoder's and the decoder's loops run over; one
+            # compiled graph per (source length, target length)
+            self.encoder.num_steps = enc_X.shape[1]
+            self.decoder.num_steps = dec_X.shape[1]
+            lengths = (enc_X.shape[1], dec_X.shape[1])
+        return self.run(lengths, enc_X, dec_X, enc_valid_lens)
 
     def hybrid_forward(self, F, enc_X, dec_X, enc_valid_lens):
         """Encode, initialise the decoder's state, decode."""
@@ -135,21 +98,47 @@ class EncoderDecoder(SequenceBlock):
         dec_state = self.decoder.init_state(enc_outputs, enc_valid_lens)
         return self.decoder(dec_X, dec_state)[0]
 
+    def check_tokens(self, enc_X, dec_X, check_values=True):
+        """Raise unless both are batches of token ids the model embeds."""
+        check_token_ids('enc_X', enc_X,
+                        self.encoder.vocab_size if check_values else None)
+        check_token_ids('dec_X', dec_X,
+                        self.decoder.vocab_size if check_values else None)
 
-def _all_valid_lens(X):
+    def check_vocabularies(self, src_vocab=None, tgt_vocab=None):
+        """Raise unless each vocabulary (if given) fits the model's."""
+        for name, vocab, block in (('src_vocab', src_vocab, self.encoder),
+                                   ('tgt_vocab', tgt_vocab, self.decoder)):
+            if vocab is not None and len(vocab) != block.vocab_size:
+                raise ValueError(
+                    f'{name} holds {len(vocab)} tokens, but the model\'s '
+                    f'{type(block).__name__} embeds {block.vocab_size}')
+
+
+def full_lengths(X):
     """Valid lengths without padding: `X.shape[1]` per example."""
     return np.full((X.shape[0],), X.shape[1], dtype='int32', ctx=X.ctx)
 
 
-def _check_tokens(name, X, block):
-    """Raise unless `X` is a 2-D batch of indices into `block`'s embedding.
+def source_valid_lens(X, valid_lens):
+    """Checked valid lengths of the source batch `X` (all of it if None).
 
-    (MXNet would clip an index out of range.) The values are checked outside
-    training only: in training they come from the data, which `train_s2s`
-    checks once.
+    The values are checked outside training only (they wait for the data).
     """
-    check_token_ids(name, X, None if autograd.is_recording()
-                    else embedded_vocab_size(block))
+    if valid_lens is None:
+        return full_lengths(X)
+    check_valid_lens(valid_lens, X.shape[0], 1, X.shape[1],
+                     check_values=not autograd.is_recording())
+    return valid_lens
+
+
+def check_tokens(name, X, block):
+    """Raise unless `X` is a batch of ids `block` embeds.
+
+    The values are checked outside training only.
+    """
+    check_token_ids(name, X,
+                    None if autograd.is_recording() else block.vocab_size)
 
 
 class StackedLSTM(nn.HybridBlock):
@@ -206,6 +195,34 @@ def make_lstm(num_hiddens, num_layers, dropout):
     return rnn.LSTM(num_hiddens, num_layers)
 
 
+def zero_state(F, valid_lens, num_layers, num_hiddens):
+    """An LSTM's initial h (or c): zeros, `(num_layers, batch, num_hiddens)`.
+
+    Shaped from the data, so that it works inside a graph too.
+    """
+    # (batch_size,) -> (1, batch_size, 1)
+    zeros = F.np.zeros_like(valid_lens.astype('float32')).reshape(1, -1, 1)
+    return F.np.tile(zeros, (num_layers, 1, num_hiddens))
+
+
+def at_valid_lengths(F, states, valid_lens):
+    """Each sentence's entry of the state after its last valid step.
+
+    states: num_steps x (num_layers, batch_size, num_hiddens); returns
+    (num_layers, batch_size, num_hiddens). gather_nd picks, for each example
+    b, the entry (valid_lens[b] - 1, b).
+    """
+    examples = F.npx.arange_like(valid_lens)  # 0, 1, ..., batch_size - 1
+    # (2, batch_size)
+    picks = F.np.stack([valid_lens - 1, examples]).astype('int32')
+    # -> (num_steps, num_layers, batch_size, num_hiddens)
+    # -> (num_steps, batch_size, num_layers, num_hiddens)
+    # -> (batch_size, num_layers, num_hiddens)
+    # -> (num_layers, batch_size, num_hiddens)
+    return F.np.swapaxes(F.npx.gather_nd(
+        F.np.swapaxes(F.np.stack(states), 1, 2), picks), 0, 1)
+
+
 class Seq2SeqEncoder(Encoder):
     """The RNN encoder: token embeddings fed through a multi-layer LSTM.
 
@@ -219,22 +236,18 @@ class Seq2SeqEncoder(Encoder):
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers,
                  dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.num_hiddens, self.num_layers = num_hiddens, num_layers
+        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        self.num_layers = num_layers
         self.embedding = make_embedding(vocab_size, embed_size)
         self.rnn = make_lstm(num_hiddens, num_layers, dropout)
 
-    def forward(self, X, valid_lens=None, *args):
+    def forward(self, X, valid_lens=None):
         """Return all steps' outputs and every layer's final `[h, c]` state."""
-        if not isinstance(X, mx.sym.Symbol):
-            _check_tokens('X', X, self)
-            batch_size, num_steps = X.shape
-            if valid_lens is None:
-                valid_lens = _all_valid_lens(X)
-            # (values are checked outside training; in training they come from
-            # the data pipeline)
-            check_valid_lens(valid_lens, batch_size, 1, num_steps,
-                             check_values=not autograd.is_recording())
-        outputs, h, c = self.run(X, valid_lens)
+        if not is_symbolic(X):
+            check_tokens('X', X, self)
+            valid_lens = source_valid_lens(X, valid_lens)
+            self.num_steps = X.shape[1]
+        outputs, h, c = self.run(self.num_steps, X, valid_lens)
         # outputs: (num_steps, batch_size, num_hiddens);
         # h, c: (num_layers, batch_size, num_hiddens)
         return outputs, [h, c]
@@ -243,10 +256,7 @@ class Seq2SeqEncoder(Encoder):
         """Step through time; return the outputs and each final state."""
         # (num_steps, batch_size, embed_size)
         X = F.np.swapaxes(self.embedding(X), 0, 1)
-        # The LSTM starts from zeros, (num_layers, batch_size, num_hiddens),
-        # shaped from the data: (1, batch_size, 1)
-        zeros = F.np.zeros_like(valid_lens.astype('float32')).reshape(1, -1, 1)
-        h = c = F.np.tile(zeros, (self.num_layers, 1, self.num_hiddens))
+        h = c = zero_state(F, valid_lens, self.num_layers, self.num_hiddens)
         outputs, hs, cs = [], [], []
         for x in F.np.split(X, self.num_steps, axis=0):
             # x: (1, batch_size, embed_size); out: (1, batch_size, num_hiddens)
@@ -254,27 +264,13 @@ class Seq2SeqEncoder(Encoder):
             outputs.append(out)
             hs.append(h)
             cs.append(c)
-        # Outputs at padded positions become 0:
-        # (num_steps, batch_size, num_hiddens)
+        # (num_steps, batch_size, num_hiddens), 0 at padded positions
         outputs = F.npx.sequence_mask(F.np.concatenate(outputs, axis=0),
                                       valid_lens, use_sequence_length=True,
                                       axis=0)
-        # Each sequence's state is the one after its last valid step: gather_nd
-        # picks, for each example b, the entry (valid_len[b] - 1, b) of the
-        # steps' states
-        examples = F.npx.arange_like(valid_lens)  # 0, 1, ..., batch_size - 1
-        # (2, batch_size)
-        picks = F.np.stack([valid_lens - 1, examples]).astype('int32')
-        # num_steps x (num_layers, batch_size, num_hiddens)
-        # -> (num_steps, num_layers, batch_size, num_hiddens)
-        # -> (num_steps, batch_size, num_layers, num_hiddens)
-        # -> (batch_size, num_layers, num_hiddens)
-        # -> (num_layers, batch_size, num_hiddens)
-        h, c = [F.np.swapaxes(
-                    F.npx.gather_nd(F.np.swapaxes(F.np.stack(states), 1, 2),
-                                    picks), 0, 1)
-                for states in (hs, cs)]
-        return outputs, h, c
+        # each sentence's state after its last valid token
+        return (outputs, at_valid_lengths(F, hs, valid_lens),
+                at_valid_lengths(F, cs, valid_lens))
 
 
 class Seq2SeqDecoder(Decoder):
@@ -283,6 +279,7 @@ class Seq2SeqDecoder(Decoder):
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers,
                  dropout=0.0, **kwargs):
         super().__init__(**kwargs)
+        self.vocab_size = vocab_size
         self.embedding = make_embedding(vocab_size, embed_size)
         self.rnn = make_lstm(num_hiddens, num_layers, dropout)
         self.dense = nn.Dense(vocab_size, flatten=False)
@@ -296,10 +293,11 @@ class Seq2SeqDecoder(Decoder):
 
     def forward(self, X, state):
         """Return the next-token scores and the new state."""
-        if not isinstance(X, mx.sym.Symbol):
-            _check_tokens('X', X, self)
+        if not is_symbolic(X):
+            check_tokens('X', X, self)
+            self.num_steps = X.shape[1]
         context, hidden_state = state
-        outputs, h, c = self.run(X, context, hidden_state)
+        outputs, h, c = self.run(self.num_steps, X, context, hidden_state)
         # outputs: (batch_size, num_steps, vocab_size)
         return outputs, [context, [h, c]]
 
@@ -330,17 +328,22 @@ class Seq2SeqAttentionDecoder(AttentionDecoder):
     def __init__(self, vocab_size, embed_size, num_hiddens, num_layers,
                  dropout=0.0, attention='mlp', **kwargs):
         super().__init__(**kwargs)
-        if attention == 'mlp':
+        self.vocab_size = vocab_size
+        if attention == 'mlp':  # additive attention, as in Bahdanau et al.
             self.attention = MLPAttention(num_hiddens, dropout)
-        elif attention == 'dot':
+        else:  # 'dot' (checked by Seq2SeqConfig): scaled dot-product
             self.attention = DotProductAttention(dropout)
-        else:
-            raise ValueError(
-                f"attention must be 'mlp' or 'dot', got {attention!r}")
         self.embedding = make_embedding(vocab_size, embed_size)
         self.rnn = make_lstm(num_hiddens, num_layers, dropout)
         self.dense = nn.Dense(vocab_size, flatten=False)
-        self._attention_weights = None
+        self.weights = None  # the attention weights of the last call
+
+    @classmethod
+    def from_config(cls, config):
+        """The decoder a `Seq2SeqConfig` describes, its attention included."""
+        return cls(config.tgt_vocab_size, config.embed_size,
+                   config.num_hiddens, config.num_layers, config.dropout,
+                   attention=config.attention)
 
     def init_state(self, enc_outputs, enc_valid_lens, *args):
         """Return `[enc_outputs, final encoder state, enc_valid_lens]`."""
@@ -352,12 +355,13 @@ class Seq2SeqAttentionDecoder(AttentionDecoder):
     def forward(self, X, state):
         """Return the next-token scores and the new state."""
         enc_outputs, hidden_state, enc_valid_lens = state
-        if not isinstance(X, mx.sym.Symbol):
-            _check_tokens('X', X, self)
-            if enc_valid_lens is None:
-                enc_valid_lens = _all_valid_lens(enc_outputs)
-        outputs, h, c, self._attention_weights = self.run(
-            X, enc_outputs, hidden_state, enc_valid_lens)
+        if not is_symbolic(X):
+            check_tokens('X', X, self)
+            if enc_valid_lens is None:  # (batch_size, num_enc_steps, ...)
+                enc_valid_lens = full_lengths(enc_outputs)
+            self.num_steps = X.shape[1]
+        outputs, h, c, self.weights = self.run(
+            self.num_steps, X, enc_outputs, hidden_state, enc_valid_lens)
         # outputs: (batch_size, num_steps, vocab_size)
         return outputs, [enc_outputs, [h, c], state[2]]
 
@@ -401,7 +405,7 @@ class Seq2SeqAttentionDecoder(AttentionDecoder):
     @property
     def attention_weights(self):
         """The last call's weights, `(batch_size, num_steps, num_enc_steps)`."""
-        return self._attention_weights
+        return self.weights
 
     def reorder_state(self, state, indices):
         """Pick the batch entries `indices` (encoder parts: axis 0)."""
@@ -410,27 +414,40 @@ class Seq2SeqAttentionDecoder(AttentionDecoder):
                 enc_valid_lens[indices]]
 
 
-def build_seq2seq(src_vocab_size, tgt_vocab_size, embed_size, num_hiddens,
-                  num_layers, dropout=0.0, decoder='attention',
-                  attention='mlp'):
-    """Build an (uninitialized) `EncoderDecoder` from its hyperparameters."""
-    src_vocab_size = check_int('src_vocab_size', src_vocab_size, low=1)
-    tgt_vocab_size = check_int('tgt_vocab_size', tgt_vocab_size, low=1)
-    embed_size = check_int('embed_size', embed_size, low=1)
-    num_hiddens = check_int('num_hiddens', num_hiddens, low=1)
-    num_layers = check_int('num_layers', num_layers, low=1)
-    dropout = check_float('dropout', dropout, low=0, high=1, high_open=True)
-    check_choice('decoder', decoder, ('attention', 'plain'))
-    check_choice('attention', attention, ('mlp', 'dot'))
-    encoder = Seq2SeqEncoder(src_vocab_size, embed_size, num_hiddens,
-                             num_layers, dropout)
-    if decoder == 'attention':
-        dec = Seq2SeqAttentionDecoder(tgt_vocab_size, embed_size, num_hiddens,
-                                      num_layers, dropout, attention=attention)
-    elif decoder == 'plain':
-        dec = Seq2SeqDecoder(tgt_vocab_size, embed_size, num_hiddens,
-                             num_layers, dropout)
-    else:
-        raise ValueError(
-            f"decoder must be 'attention' or 'plain', got {decoder!r}")
-    return EncoderDecoder(encoder, dec)
+# The decoders a Seq2SeqConfig may name: a new one is a class and a line here
+DECODERS = {'attention': Seq2SeqAttentionDecoder, 'plain': Seq2SeqDecoder}
+ATTENTIONS = ('mlp', 'dot')
+
+
+@dataclasses.dataclass
+class Seq2SeqConfig:
+    """A model's hyperparameters: what `build_seq2seq` builds from them."""
+
+    src_vocab_size: int
+    tgt_vocab_size: int
+    embed_size: int = 32
+    num_hiddens: int = 32
+    num_layers: int = 2
+    dropout: float = 0.0
+    decoder: str = 'attention'  # a key of DECODERS
+    attention: str = 'mlp'  # the attention decoder's: 'mlp' or 'dot'
+
+    def __post_init__(self):
+        for name in ('src_vocab_size', 'tgt_vocab_size', 'embed_size',
+                     'num_hiddens', 'num_layers'):
+            setattr(self, name, check_int(name, getattr(self, name), low=1))
+        self.dropout = check_float('dropout', self.dropout, low=0, high=1,
+                                   high_open=True)
+        check_choice('decoder', self.decoder, tuple(DECODERS))
+        check_choice('attention', self.attention, ATTENTIONS)
+
+
+def build_seq2seq(config):
+    """The (uninitialized) `EncoderDecoder` a `Seq2SeqConfig` describes."""
+    if not isinstance(config, Seq2SeqConfig):
+        raise TypeError(f'config must be a Seq2SeqConfig, '
+                        f'got {type(config).__name__}')
+    encoder = Seq2SeqEncoder(config.src_vocab_size, config.embed_size,
+                             config.num_hiddens, config.num_layers,
+                             config.dropout)
+    return EncoderDecoder(encoder, DECODERS[config.decoder].from_config(config))

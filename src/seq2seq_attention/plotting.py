@@ -1,14 +1,10 @@
-"""For the book's pages: loss curves, heatmaps, library source, glued numbers.
+"""The book's figures: loss curves, curves over seeds, attention heatmaps.
 
 d2l's plotting helpers switch Jupyter to SVG, whose embedded date changes on
 every run, so a stored figure could never match under nbval. Every helper here
 draws once and displays PNG at twice the resolution it is shown at (crisp on
 high-resolution screens).
 """
-import ast
-import inspect
-import textwrap
-
 import numpy as onp
 from d2l import mxnet as d2l
 from matplotlib import ticker
@@ -107,56 +103,3 @@ def show_attention(weights, src_tokens, tgt_tokens, figsize=(4, 3.5)):
     ax = d2l.plt.gcf().axes[0]
     ax.set_xticks(range(len(src_tokens)), src_tokens, rotation=90)
     ax.set_yticks(range(len(tgt_tokens)), tgt_tokens)
-
-
-def source_listing(obj):
-    """The source of a function, class or method as a chapter lists it.
-
-    A method is shown unindented under a comment naming its class, and every
-    docstring by its first line: the listing holds the idea, the library file
-    the details. The text is the library's own, so it cannot drift.
-    """
-    lines = textwrap.dedent(inspect.getsource(obj)).splitlines()
-    documented = [node for node in ast.walk(ast.parse('\n'.join(lines)))
-                  if isinstance(node, (ast.ClassDef, ast.FunctionDef))
-                  and ast.get_docstring(node)]
-    # later docstrings first, so that earlier line numbers stay valid
-    for node in sorted(documented, key=lambda n: -n.body[0].lineno):
-        doc = node.body[0]
-        first = lines[doc.lineno - 1]
-        indent = first[:len(first) - len(first.lstrip())]
-        quotes = first.lstrip()[:3]
-        summary = ast.get_docstring(node).splitlines()[0]
-        lines[doc.lineno - 1:doc.end_lineno] = [
-            indent + quotes + summary + quotes]
-    if '.' in obj.__qualname__:  # a method: say where it lives
-        module = obj.__module__.replace('.', '/')
-        lines.insert(0, f'# {obj.__qualname__}, in {module}.py')
-    return '\n'.join(lines) + '\n'
-
-
-def show_source(*objs):
-    """Display the source of library functions, classes or methods.
-
-    Each is listed as `source_listing` shows it: the book shows the real code.
-    """
-    from IPython.display import Code
-    return Code('\n\n'.join(source_listing(obj) for obj in objs),
-                language='python')
-
-
-# The MIME prefix under which myst-nb finds a glued value (not displayed)
-GLUE_MIME_PREFIX = 'application/papermill.record/'
-
-
-def glue(name, value):
-    """Record `value` for the chapter's text to quote as {glue:text}`name`.
-
-    The output is that of myst-nb's `glue(name, value, display=False)`, without
-    myst-nb, which Colab lacks: the number in the prose is the computed one, and
-    nbval compares it with the stored one like any output.
-    """
-    from IPython.display import display
-    display({GLUE_MIME_PREFIX + 'text/plain': repr(value)}, raw=True,
-            metadata={'scrapbook': {'name': name,
-                                    'mime_prefix': GLUE_MIME_PREFIX}})

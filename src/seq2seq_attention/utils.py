@@ -1,5 +1,8 @@
-"""Small helpers shared by every module: seeding and device contexts."""
+"""Small helpers every module shares: seeds, device contexts, atomic writes."""
+import os
 import random
+import tempfile
+from pathlib import Path
 
 import mxnet as mx
 import numpy as onp
@@ -33,3 +36,24 @@ def as_ctx_list(ctx):
             raise TypeError(f'ctx must hold mxnet contexts, '
                             f'got {type(c).__name__}')
     return ctxs
+
+
+def write_atomically(path, write):
+    """Have `write(tmp)` write a file, then rename it to `path`.
+
+    The temporary file lies beside `path`, so the rename is atomic: readers
+    see the old file or the whole new one, never half of it, and on any error
+    the temporary file is removed. Returns `path`.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.',
+                               suffix='.part')
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path

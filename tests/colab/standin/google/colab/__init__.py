@@ -1,1 +1,2 @@
-"""A stand-in for Colab's `google.colab`: the chapters only ask whether it is imported."""
+"""A stand-in for Colab's `google.colab`: the chapters only ask
+whether it is imported."""
