@@ -2,21 +2,16 @@
 
 `--configs default+NAME` trains the `default` configuration with the variant
 NAME applied in the benchmark's child process before anything runs, so that
-each choice the library makes for speed stays measured against the other code
-it could have been (bench/RESULTS.md has the figures):
+each choice the library makes for speed stays measured against the plainer
+code it could be (bench/RESULTS.md has the figures):
 
 - `broadcast`: additive attention adds every query to every key by
   broadcasting, instead of `attention.add_each_query_to_each_key` (a product
   with a column of ones);
-- `fused-adam`: the clipping and Adam as the library did them until December
-  2026 (`ClippedAdam`: the norm by one `multi_sum_sq`, every parameter updated
-  by one `multi_adamw_update`), instead of `clip_gradients` and
-  `gluon.Trainer`; one context only.
+- `gluon-trainer`: `gluon.Trainer(params, 'adam')` after d2l's clipping of the
+  gradients' global norm, computed on the device with the division by the
+  token count (no host wait), instead of `optim.ClippedAdam`; one context.
 """
-
-import math
-
-import mxnet as mx
 
 
 def broadcast():
@@ -31,70 +26,40 @@ def broadcast():
     attention.add_each_query_to_each_key = add_each_query_to_each_key
 
 
-class FusedAdam:
-    """The `gluon.Trainer` methods train_s2s calls, as ClippedAdam did them."""
+class TrainerAdam:
+    """ClippedAdam's interface over `gluon.Trainer` (one context)."""
 
-    def __init__(
-        self,
-        params,
-        optimizer,
-        optimizer_params,
-        kvstore=None,
-        update_on_kvstore=None,
-    ):
-        assert optimizer == 'adam' and kvstore in (None, 'device')
-        self.params, self.lr = params, optimizer_params['learning_rate']
-        self.beta1, self.beta2, self.epsilon, self.t = 0.9, 0.999, 1e-8, 0
-        self.mean = [mx.nd.zeros(p.shape) for p in params]
-        self.var = [mx.nd.zeros(p.shape) for p in params]
+    def __init__(self, params, ctxs, lr, theta=1.0, kvstore=None):
+        from mxnet import gluon
 
-    def allreduce_grads(self):
-        """One context: nothing to sum."""
-
-    def update(self, batch_size):
-        """Clip the global norm, divide by the tokens, Adam: fused."""
-        self.t += 1
-        lr = (
-            self.lr
-            * math.sqrt(1 - self.beta2**self.t)
-            / (1 - self.beta1**self.t)
-        )
-        grads = [p.grad().as_nd_ndarray() for p in self.params]
-        sum_sq = mx.nd.multi_sum_sq(*grads, num_arrays=len(grads))
-        norm = sum_sq.sum().sqrt()
-        clip = mx.nd.minimum(CLIP['theta'] / (norm + 1e-12), 1.0)
-        rescale = (clip / CLIP['num_tokens'].as_nd_ndarray()).reshape(1)
-        weights = [p.data().as_nd_ndarray() for p in self.params]
-        n = len(self.params)
-        mx.nd.contrib.multi_adamw_update(
-            weights,
-            grads,
-            self.mean,
-            self.var,
-            rescale,
-            out=weights,
-            lrs=(lr,) * n,
-            wds=(0.0,) * n,
-            etas=(1.0,) * n,
-            beta1=self.beta1,
-            beta2=self.beta2,
-            epsilon=self.epsilon,
+        assert len(ctxs) == 1 and kvstore is None, 'one context only'
+        self.params, self.theta = params, theta
+        self.trainer = gluon.Trainer(
+            params, 'adam', {'learning_rate': lr}, update_on_kvstore=False
         )
 
+    def step(self, num_tokens):
+        """Clip the global norm and divide by the tokens (device), Adam."""
+        from mxnet import np
 
-CLIP = {}
+        self.trainer.allreduce_grads()
+        norm = np.sqrt(sum((p.grad() ** 2).sum() for p in self.params))
+        scale = np.minimum(self.theta / (norm + 1e-12), 1.0) / num_tokens
+        for p in self.params:
+            grad = p.grad()
+            grad *= scale
+        self.trainer.update(1)
+
+    def sum_over_workers(self, values):
+        """One process: the values as they are."""
+        return values
 
 
-def fused_adam():
-    """train_s2s clips and updates with `FusedAdam`."""
-    from mxnet import gluon
+def gluon_trainer():
+    """train_s2s updates with `TrainerAdam` instead of `ClippedAdam`."""
     from seq2seq_attention import training
 
-    def clip_gradients(params, theta, num_tokens):
-        CLIP.update(theta=theta, num_tokens=num_tokens)  # FusedAdam clips
-
-    gluon.Trainer = FusedAdam
-    training.clip_gradients = clip_gradients
+    training.ClippedAdam = TrainerAdam
 
 
-VARIANTS = {'broadcast': broadcast, 'fused-adam': fused_adam}
+VARIANTS = {'broadcast': broadcast, 'gluon-trainer': gluon_trainer}

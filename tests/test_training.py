@@ -16,7 +16,6 @@ from seq2seq_attention.decoding import beam_search, predict_s2s
 from seq2seq_attention.loss import MaskedSoftmaxCELoss
 from seq2seq_attention.training import (
     History,
-    clip_gradients,
     evaluate_loss,
     initialize,
     train_s2s,
@@ -253,25 +252,3 @@ def test_evaluate_loss_is_the_mean_cross_entropy_per_valid_token():
     assert evaluate_loss(net, data_iter, tgt_vocab, mx.cpu()) == pytest.approx(
         total / tokens, rel=1e-5
     )
-
-
-def test_clip_gradients_is_d2ls_clipping_then_a_division():
-    """Above the threshold the norm becomes theta; below, nothing is clipped."""
-    net = build_seq2seq(Seq2SeqConfig(12, 9, 4, 8, 1))
-    initialize(net, [CPU])
-    params = [p for p in net.collect_params().values()]
-    X = np.array(onp.random.randint(0, 12, size=(3, 5)), dtype='int32')
-    dec_X = np.array(onp.random.randint(0, 9, size=(3, 4)), dtype='int32')
-    for scale in (100.0, 0.001):  # a norm far above 1, then far below
-        with autograd.record():
-            loss = (net(X, dec_X) ** 2).sum() * scale
-        loss.backward()
-        grads = [p.grad().asnumpy() for p in params]
-        norm = onp.sqrt(sum((g.astype('float64') ** 2).sum() for g in grads))
-        clip_gradients(params, 1.0, np.array([7.0]))
-        factor = min(1.0, 1.0 / norm) / 7
-        for p, g in zip(params, grads):
-            onp.testing.assert_allclose(
-                p.grad().asnumpy(), g * factor, rtol=1e-5, atol=1e-12
-            )
-        assert (norm > 1) == (scale == 100.0)

@@ -4,18 +4,18 @@ The trainer knows nothing about attention or figures: it drives any
 `EncoderDecoder` whose forward pass is `net(X, dec_input, X_valid_len) ->
 Y_hat`, on data that follows the `Batches` protocol, and returns the losses
 (a `History`) for the chapters and the command line to show. The parameters
-are updated by Gluon's `Trainer` (Adam), which also sums the gradients over
-contexts and workers, after `clip_gradients` clipped their global norm.
+are updated by `optim.ClippedAdam`: Adam after clipping the gradients' global
+norm, which also sums the gradients over contexts and workers.
 """
 import time
 
-import mxnet as mx
 from mxnet import autograd, gluon, init, np
 
 from .batching import Batches
 from .checks import check_batch_split, check_float, check_int
 from .graphs import keep_graph_memory
 from .loss import MaskedSoftmaxCELoss
+from .optim import ClippedAdam
 from .utils import as_ctx_list
 
 
@@ -66,41 +66,12 @@ def check_data(net, data_iter, tgt_vocab, num_ctxs=1):
                       f'split over {num_ctxs} contexts')
 
 
-def clip_gradients(params, theta, num_tokens):
-    """Clip the gradients' global norm to `theta`; divide by `num_tokens`.
-
-    d2l's `grad_clipping`, computed on the device (`num_tokens` is an array
-    there) so that no batch waits for the one before; every context's copy of
-    a gradient (all equal after `Trainer.allreduce_grads`) is scaled alike.
-    """
-    # the norm of all gradients together, from the first context's copies
-    norm = np.sqrt(sum((p.list_grad()[0] ** 2).sum() for p in params))
-    scale = np.minimum(theta / (norm + 1e-12), 1.0) / num_tokens
-    for p in params:
-        for grad in p.list_grad():
-            grad *= scale.as_in_ctx(grad.ctx)
-
-
-def sum_over_workers(kvstore, key, values):
-    """`values` summed over a distributed `kvstore`'s workers (else as is).
-
-    `key` is the kvstore's for arrays of that shape (`train_s2s` makes them).
-    """
-    if kvstore is None or 'dist' not in kvstore.type:
-        return values
-    summed = values.as_nd_ndarray().copy()
-    kvstore.pushpull(key, summed, out=summed)
-    return summed.as_np_ndarray()
-
-
-def train_epoch(net, batches, loss, trainer, bos, ctxs, clip_theta=1.0,
-                kvstore=None):
+def train_epoch(net, batches, loss, optimizer, bos, ctxs):
     """One pass with teacher forcing; the summed loss and tokens, on ctxs[0].
 
     Both sums stay on the device, so that the batches are queued without
     waiting for each other. Each batch is split across the contexts `ctxs`.
     """
-    params = [p for p in net.collect_params().values() if p.grad_req != 'null']
     epoch_loss = np.zeros((1,), ctx=ctxs[0])
     epoch_tokens = np.zeros((1,), ctx=ctxs[0])
     for batch in batches:
@@ -114,10 +85,7 @@ def train_epoch(net, batches, loss, trainer, bos, ctxs, clip_theta=1.0,
         autograd.backward(losses)
         # the batch's number of valid target tokens
         num_tokens = batch[3].sum().astype('float32').as_in_ctx(ctxs[0])
-        trainer.allreduce_grads()  # summed over contexts (and workers)
-        clip_gradients(params, clip_theta,
-                       sum_over_workers(kvstore, len(params), num_tokens))
-        trainer.update(1)  # Adam: the gradients are divided already
+        optimizer.step(num_tokens)  # clip, then divide by num_tokens
         for shard_loss in losses:
             epoch_loss = epoch_loss + shard_loss.sum().as_in_ctx(ctxs[0])
         epoch_tokens += num_tokens
@@ -146,7 +114,7 @@ def initialize(net, ctxs, reinit=True):
 
     `reinit=False` keeps the values `net` has (say, from a checkpoint), moved
     to `ctxs`. Gluon infers the parameters' shapes on the first forward pass:
-    one on a one-token batch lets the Trainer exist before training.
+    one on a one-token batch lets the optimizer exist before training.
     """
     if reinit:
         net.initialize(init.Xavier(), force_reinit=True, ctx=ctxs)
@@ -211,16 +179,7 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
     net.hybridize(hybridize, static_alloc=static_alloc,
                   static_shape=static_alloc)
     params = initialize(net, ctxs, reinit)
-    trainer = gluon.Trainer(params, 'adam', {'learning_rate': lr},
-                            kvstore=kvstore or 'device',
-                            update_on_kvstore=False)
-    # the kvstore, if any, starts every context and worker from the same
-    # parameters (worker 0's): its first pushpull, on gradients still zero
-    trainer.allreduce_grads()
-    if kvstore is not None and 'dist' in kvstore.type:
-        # keys of their own for the sums over workers: tokens, (loss, tokens)
-        kvstore.init([len(params), len(params) + 1],
-                     [mx.nd.zeros((1,)), mx.nd.zeros((2,))])
+    optimizer = ClippedAdam(params, ctxs, lr, clip_theta, kvstore=kvstore)
     loss = MaskedSoftmaxCELoss()
     if hybridize:
         loss.hybridize(static_alloc=static_alloc, static_shape=static_alloc)
@@ -228,11 +187,9 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
     for epoch in range(num_epochs):
         start = time.perf_counter()
         epoch_loss, tokens = train_epoch(net, data_iter.batches(cut), loss,
-                                         trainer, tgt_vocab['<bos>'], ctxs,
-                                         clip_theta, kvstore)
+                                         optimizer, tgt_vocab['<bos>'], ctxs)
         # over all workers (distributed), read once per epoch: (loss, tokens)
-        epoch_loss, tokens = sum_over_workers(
-            kvstore, len(params) + 1,
+        epoch_loss, tokens = optimizer.sum_over_workers(
             np.concatenate([epoch_loss, tokens])).tolist()
         history.add(epoch_loss, tokens, time.perf_counter() - start)
         if progress is not None:
