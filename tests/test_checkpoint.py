@@ -139,3 +139,37 @@ def test_training_continues_from_a_loaded_checkpoint(tmp_path):
     # the first epoch starts where the checkpoint ended, below a fresh start
     assert history[0] < fresh[0]
     assert abs(history[0] - before) < 0.5 * abs(fresh[0] - before)
+
+
+def test_a_bidirectional_model_round_trips(tmp_path):
+    data_iter, src_vocab, tgt_vocab = tiny_data()
+    config = tiny_config(src_vocab, tgt_vocab, num_layers=1, bidirectional=True)
+    net = build_seq2seq(config)
+    train_s2s(net, data_iter, 0.01, 5, tgt_vocab, CPU)
+    path = save_checkpoint(
+        tmp_path / 'bi.s2s', net, config, src_vocab, tgt_vocab
+    )
+    loaded = load_checkpoint(path)
+    assert loaded.config == config and loaded.config.bidirectional
+    sentences = [src for src, _ in PAIRS]
+    a, wa = translate_batch(
+        net,
+        sentences,
+        src_vocab,
+        tgt_vocab,
+        NUM_STEPS,
+        CPU,
+        save_attention_weights=True,
+    )
+    b, wb = translate_batch(
+        loaded.net,
+        sentences,
+        src_vocab,
+        tgt_vocab,
+        NUM_STEPS,
+        CPU,
+        save_attention_weights=True,
+    )
+    assert a == b
+    for x, y in zip(wa, wb):
+        onp.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)

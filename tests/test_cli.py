@@ -77,6 +77,26 @@ def test_train_save_and_translate(corpus_path, tmp_path, capsys):
     ]
 
 
+def test_train_a_bidirectional_model(corpus_path, tmp_path, capsys):
+    ckpt = tmp_path / 'bi.s2s'
+    status, out, _ = run(
+        [
+            'train',
+            '--epochs',
+            '1',
+            '--num-examples',
+            '64',
+            '--bidirectional',
+            '--save',
+            str(ckpt),
+        ],
+        capsys,
+    )
+    assert status == 0 and f'saved {ckpt}' in out
+    config = load_checkpoint(ckpt).config
+    assert config.bidirectional and config.decoder == 'attention'
+
+
 CLI_CASES = [
     (
         '--num-steps 0',

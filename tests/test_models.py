@@ -7,6 +7,7 @@ from mxnet.gluon import rnn
 
 from seq2seq_attention import (
     DECODERS,
+    BidirectionalEncoder,
     EncoderDecoder,
     Seq2SeqAttentionDecoder,
     Seq2SeqConfig,
@@ -66,12 +67,18 @@ def outputs_and_grads_of(net, X, dec_X, valid_lens):
 
 
 @pytest.fixture(
-    params=[('attention', 'mlp'), ('attention', 'dot'), ('plain', 'mlp')],
-    ids=lambda kind: '-'.join(kind),
+    params=[
+        ('attention', 'mlp', False),
+        ('attention', 'dot', False),
+        ('plain', 'mlp', False),
+        ('attention', 'mlp', True),
+        ('plain', 'mlp', True),
+    ],
+    ids=lambda kind: '-'.join(kind[:2]) + ('-bidirectional' * kind[2]),
 )
 def small_net(request):
-    """A small initialised model of each kind: (decoder, attention)."""
-    decoder, attention = request.param
+    """A small initialised model of each kind: decoder, attention, encoder."""
+    decoder, attention, bidirectional = request.param
     net = build_seq2seq(
         Seq2SeqConfig(
             20,
@@ -81,6 +88,7 @@ def small_net(request):
             num_layers=2,
             decoder=decoder,
             attention=attention,
+            bidirectional=bidirectional,
         )
     )
     net.initialize(init.Xavier())
@@ -155,6 +163,12 @@ def test_a_config_names_what_it_refuses_and_builds_its_decoder():
         Seq2SeqConfig(5, 5, attention='cosine')
     with pytest.raises(ValueError, match='num_layers must be an int >= 1'):
         Seq2SeqConfig(5, 5, num_layers=0)
+    with pytest.raises(ValueError, match="attention='dot' needs keys"):
+        Seq2SeqConfig(5, 5, attention='dot', bidirectional=True)
+    with pytest.raises(TypeError, match='bidirectional must be a bool'):
+        Seq2SeqConfig(5, 5, bidirectional='yes')
+    net = build_seq2seq(Seq2SeqConfig(5, 7, bidirectional=True))
+    assert type(net.encoder) is BidirectionalEncoder
     with pytest.raises(TypeError, match='config must be a Seq2SeqConfig'):
         build_seq2seq(5)
     assert Seq2SeqConfig(onp.int64(5), 5).src_vocab_size.__class__ is int
@@ -162,6 +176,42 @@ def test_a_config_names_what_it_refuses_and_builds_its_decoder():
         net = build_seq2seq(Seq2SeqConfig(5, 7, decoder=name))
         assert isinstance(net, EncoderDecoder)
         assert type(net.decoder) is kind and net.decoder.vocab_size == 7
+
+
+def test_a_bidirectional_encoder_joins_both_directions_at_each_word():
+    """Position j: the forward LSTM after word j, and the backward LSTM after
+    reading the sentence from its last word back to word j; the decoder's
+    state: both final states through the bridges."""
+    encoder = BidirectionalEncoder(20, 8, 16, 1)
+    encoder.initialize(init.Xavier())
+    X = np.array(onp.random.randint(3, 20, size=(2, 5)), dtype='int32')
+    valid_lens = np.array([5, 3], dtype='int32')
+    outputs, (h, c) = encoder(X, valid_lens)
+    assert outputs.shape == (5, 2, 32) and h.shape == c.shape == (1, 2, 16)
+    for i, n in enumerate([5, 3]):
+        # (n, 1, embed_size): the sentence alone, and read backwards
+        x = np.swapaxes(encoder.embedding(X[i : i + 1, :n]), 0, 1)
+        zeros = [np.zeros((1, 1, 16)), np.zeros((1, 1, 16))]
+        forward, (h_f, c_f) = encoder.rnn(x, zeros)
+        backward, (h_b, c_b) = encoder.rnn_backward(x[::-1], zeros)
+        close = dict(rtol=1e-5, atol=1e-6)
+        onp.testing.assert_allclose(
+            outputs[:n, i, :16].asnumpy(), forward[:, 0].asnumpy(), **close
+        )
+        onp.testing.assert_allclose(  # put back in the sentence's order
+            outputs[:n, i, 16:].asnumpy(),
+            backward[::-1, 0].asnumpy(),
+            **close,
+        )
+        assert (outputs[n:, i] == 0).all()
+        expected = encoder.bridge_h(np.concatenate([h_f, h_b], axis=2))
+        onp.testing.assert_allclose(
+            h[:, i : i + 1].asnumpy(), expected.asnumpy(), **close
+        )
+        expected = encoder.bridge_c(np.concatenate([c_f, c_b], axis=2))
+        onp.testing.assert_allclose(
+            c[:, i : i + 1].asnumpy(), expected.asnumpy(), **close
+        )
 
 
 def test_a_registered_decoder_is_built_by_its_name(monkeypatch):
@@ -221,15 +271,17 @@ def test_attention_weights_are_readable_after_a_hybridized_decoder_call():
     onp.testing.assert_allclose(weights.sum(axis=-1), 1, rtol=1e-5)
 
 
-def test_a_padded_batch_matches_each_sentence_run_alone():
+@pytest.mark.parametrize('kind', [Seq2SeqEncoder, BidirectionalEncoder])
+def test_a_padded_batch_matches_each_sentence_run_alone(kind):
     """Outputs, final states and gradients on a padded batch equal those of
     every sentence encoded alone without padding (the masking is right, not
     merely consistent)."""
-    encoder = Seq2SeqEncoder(20, 8, 16, 2)
+    encoder = kind(20, 8, 16, 2)
     encoder.initialize(init.Xavier())
     valid_lens = [3, 6, 1]
     X = onp.random.randint(3, 20, size=(3, 6))
-    weights = onp.random.normal(size=(6, 3, 16))  # a random linear loss
+    size = 32 if kind is BidirectionalEncoder else 16  # an annotation's
+    weights = onp.random.normal(size=(6, 3, size))  # a random linear loss
 
     def run(tokens, lens, w):
         with autograd.record():

@@ -15,27 +15,27 @@ def test_show_source_displays_the_listing_as_python():
 
 
 def test_a_listing_shows_the_code_and_only_the_first_line_of_each_docstring():
-    listing = source_listing(Seq2SeqEncoder.hybrid_forward)
+    listing = source_listing(Seq2SeqEncoder.step_through)
     lines = listing.splitlines()
     assert lines[0] == (
-        '# Seq2SeqEncoder.hybrid_forward, in seq2seq_attention/models.py'
+        '# Seq2SeqEncoder.step_through, in seq2seq_attention/models.py'
     )
-    assert lines[1].startswith('def hybrid_forward(self, F, X, valid_lens):')
+    assert lines[1].startswith('def step_through(self, F, rnn, X, valid_lens):')
     # the code itself, unindented and unchanged
-    body = inspect.getsource(Seq2SeqEncoder.hybrid_forward).splitlines()
+    body = inspect.getsource(Seq2SeqEncoder.step_through).splitlines()
     assert (
         lines[-1]
         == body[-1][4:]
         == "            at_valid_lengths(F, cs, valid_lens))"
     )
-    docstring = inspect.getdoc(Seq2SeqEncoder.hybrid_forward).splitlines()
+    docstring = inspect.getdoc(Seq2SeqEncoder.step_through).splitlines()
     assert lines[2].strip() == f'"""{docstring[0]}"""'
     # a whole class: its docstring and every method's cut to one line
     listing = source_listing(Seq2SeqEncoder)
     assert inspect.getdoc(Seq2SeqEncoder).splitlines()[2] not in listing
     assert 'def forward(self, X, valid_lens=None):' in listing
-    # three docstrings (the class's, forward's, hybrid_forward's), one line each
-    assert listing.count('"""') == 2 * 3
+    # four docstrings (the class's and its three methods'), one line each
+    assert listing.count('"""') == 2 * 4
     assert all(
         line.count('"""') == 2 for line in listing.splitlines() if '"""' in line
     )

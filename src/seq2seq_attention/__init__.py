@@ -43,16 +43,17 @@ from .batching import Batches, BatchIterator, ShardedBatches  # noqa: E402
 from .corpus import (CorpusError, CorpusNotFoundError,  # noqa: E402
                      locate_corpus, read_data_nmt)
 from .data import build_data_iter, load_data_nmt  # noqa: E402
-from .models import (DECODERS, AttentionDecoder, Decoder,  # noqa: E402
-                     Encoder, EncoderDecoder, Seq2SeqAttentionDecoder,
-                     Seq2SeqConfig, Seq2SeqDecoder, Seq2SeqEncoder,
-                     build_seq2seq)
+from .models import (DECODERS, AttentionDecoder,  # noqa: E402
+                     BidirectionalEncoder, Decoder, Encoder, EncoderDecoder,
+                     Seq2SeqAttentionDecoder, Seq2SeqConfig, Seq2SeqDecoder,
+                     Seq2SeqEncoder, build_seq2seq)
 from .text import (Vocab, build_array_nmt, build_vocab,  # noqa: E402
                    preprocess_nmt, split_pairs, tokenize_nmt, truncate_pad)
 from .utils import set_seed, try_all_gpus, try_gpu  # noqa: E402
 
 __all__ = [
     'AdditiveAttention', 'AttentionDecoder', 'BatchIterator', 'Batches',
+    'BidirectionalEncoder',
     'CorpusError', 'CorpusNotFoundError', 'DECODERS', 'Decoder',
     'DotProductAttention', 'Encoder', 'EncoderDecoder', 'MLPAttention',
     'Seq2SeqAttentionDecoder', 'Seq2SeqConfig', 'Seq2SeqDecoder',

@@ -77,7 +77,8 @@ def cmd_train(args):
         args.lr, args.epochs, min_freq=2, progress=_progress(args.epochs),
         ctx=ctxs, embed_size=args.embed_size, num_hiddens=args.num_hiddens,
         num_layers=args.num_layers, dropout=args.dropout,
-        decoder=args.decoder, attention=args.attention)
+        decoder=args.decoder, attention=args.attention,
+        bidirectional=args.bidirectional)
     print(f'loss {history[-1]:.3f}, {history.tokens_per_sec:.1f} tokens/sec '
           f'on {", ".join(str(c) for c in ctxs)}')
     sentences = CHAPTER_SENTENCES + [eng for eng, _ in D2L_PAIRS]
@@ -159,6 +160,8 @@ def build_parser():
                        type=_number(check_float, low=0, high=1, high_open=True))
     train.add_argument('--decoder', choices=list(DECODERS), default='attention')
     train.add_argument('--attention', choices=ATTENTIONS, default='mlp')
+    train.add_argument('--bidirectional', action='store_true',
+                       help='an encoder that reads both ways (Bahdanau et al.)')
     train.add_argument('--data', help='fra-eng.zip to use (default: '
                                       '$FRA_ENG_ZIP, data/, download)')
     train.add_argument('--save', help='write a checkpoint here after training')

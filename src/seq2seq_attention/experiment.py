@@ -116,13 +116,15 @@ class Run:
     translations: list       # greedy, one per test sentence
     weights: list            # attention weights per sentence (or None)
     beam_translations: list  # beam search (or None)
+    bidirectional: bool = False  # the encoder's
 
 
 def train_and_translate(seed, train, test_source, decoder, attention='mlp',
-                        embed_size=32, num_hiddens=32, num_layers=2,
-                        dropout=0.0, batch_size=64, num_steps=10, lr=0.005,
-                        num_epochs=10, min_freq=1, bucket=4, length_step=5,
-                        static_alloc=False, beam_size=None, alpha=0.75):
+                        bidirectional=False, embed_size=32, num_hiddens=32,
+                        num_layers=2, dropout=0.0, batch_size=64,
+                        num_steps=10, lr=0.005, num_epochs=10, min_freq=1,
+                        bucket=4, length_step=5, static_alloc=False,
+                        beam_size=None, alpha=0.75):
     """Train one model from `seed` and translate `test_source`; a `Run`.
 
     `train` holds `(source tokens, target tokens)` pairs, `test_source`
@@ -136,7 +138,8 @@ def train_and_translate(seed, train, test_source, decoder, attention='mlp',
         seed, train, batch_size, num_steps, lr, num_epochs, min_freq=min_freq,
         bucket=bucket, length_step=length_step, static_alloc=static_alloc,
         embed_size=embed_size, num_hiddens=num_hiddens, num_layers=num_layers,
-        dropout=dropout, decoder=decoder, attention=attention)
+        dropout=dropout, decoder=decoder, attention=attention,
+        bidirectional=bidirectional)
     ctx = try_gpu()
     with_weights = isinstance(net.decoder, AttentionDecoder)
     translations, weights = translate_batch(
@@ -150,4 +153,4 @@ def train_and_translate(seed, train, test_source, decoder, attention='mlp',
     num_params = sum(p.data().size for p in net.collect_params().values())
     seconds = sum(history.seconds) / num_epochs
     return Run(seed, decoder, attention, list(history), seconds,
-               int(num_params), translations, weights, beam)
+               int(num_params), translations, weights, beam, bidirectional)

@@ -248,19 +248,23 @@ class Seq2SeqEncoder(Encoder):
             valid_lens = source_valid_lens(X, valid_lens)
             self.num_steps = X.shape[1]
         outputs, h, c = self.run(self.num_steps, X, valid_lens)
-        # outputs: (num_steps, batch_size, num_hiddens);
-        # h, c: (num_layers, batch_size, num_hiddens)
+        # outputs: (num_steps, batch_size, num_hiddens), twice num_hiddens
+        # when bidirectional; h, c: (num_layers, batch_size, num_hiddens)
         return outputs, [h, c]
 
     def hybrid_forward(self, F, X, valid_lens):
-        """Step through time; return the outputs and each final state."""
+        """Embed, step through time; the outputs and each final state."""
         # (num_steps, batch_size, embed_size)
         X = F.np.swapaxes(self.embedding(X), 0, 1)
+        return self.step_through(F, self.rnn, X, valid_lens)
+
+    def step_through(self, F, rnn, X, valid_lens):
+        """Run `rnn` a step at a time; outputs and the valid lengths' states."""
         h = c = zero_state(F, valid_lens, self.num_layers, self.num_hiddens)
         outputs, hs, cs = [], [], []
         for x in F.np.split(X, self.num_steps, axis=0):
             # x: (1, batch_size, embed_size); out: (1, batch_size, num_hiddens)
-            out, (h, c) = self.rnn(x, [h, c])
+            out, (h, c) = rnn(x, [h, c])
             outputs.append(out)
             hs.append(h)
             cs.append(c)
@@ -271,6 +275,61 @@ class Seq2SeqEncoder(Encoder):
         # each sentence's state after its last valid token
         return (outputs, at_valid_lengths(F, hs, valid_lens),
                 at_valid_lengths(F, cs, valid_lens))
+
+
+def reverse_within(F, X, valid_lens):
+    """Each sequence of `X` (time-major) reversed within its valid length.
+
+    Position t < valid_lens[b] of sequence b takes position
+    valid_lens[b] - 1 - t; the padding stays where it is. MXNet's
+    `SequenceReverse` does it in one operator; the NumPy interface lacks it,
+    so the arrays are viewed as MXNet's own (`as_nd_ndarray`) and back.
+    """
+    reversed_X = F.SequenceReverse(X.as_nd_ndarray(),
+                                   valid_lens.as_nd_ndarray(),
+                                   use_sequence_length=True)
+    return reversed_X.as_np_ndarray()
+
+
+class BidirectionalEncoder(Seq2SeqEncoder):
+    """Bahdanau et al.'s encoder: each sentence read forwards and backwards.
+
+    The annotation of source position j joins the forward LSTM's output at j
+    (the sentence up to word j) and the backward LSTM's (the sentence from its
+    last word back to word j): `(num_steps, batch_size, 2 * num_hiddens)`, so
+    that it describes word j in its whole context. The backward LSTM starts
+    at each sentence's own last token, so padding still changes nothing. The
+    decoder starts from both directions' final states, joined and brought back
+    to `num_hiddens` by a dense layer each (tanh for h, as Bahdanau et al.'s
+    s_0 = tanh(W_s h_1 backward)).
+    """
+
+    def __init__(self, vocab_size, embed_size, num_hiddens, num_layers,
+                 dropout=0.0, **kwargs):
+        super().__init__(vocab_size, embed_size, num_hiddens, num_layers,
+                         dropout, **kwargs)
+        self.rnn_backward = make_lstm(num_hiddens, num_layers, dropout)
+        self.bridge_h = nn.Dense(num_hiddens, activation='tanh',
+                                 flatten=False)
+        self.bridge_c = nn.Dense(num_hiddens, flatten=False)
+
+    def hybrid_forward(self, F, X, valid_lens):
+        """Read both ways; join the annotations, bridge the final states."""
+        # (num_steps, batch_size, embed_size)
+        X = F.np.swapaxes(self.embedding(X), 0, 1)
+        forward, h, c = self.step_through(F, self.rnn, X, valid_lens)
+        # the backward LSTM reads each sentence from its last token
+        backward, h_back, c_back = self.step_through(
+            F, self.rnn_backward, reverse_within(F, X, valid_lens), valid_lens)
+        # annotations: (num_steps, batch_size, 2 * num_hiddens), each
+        # position's backward output put back in its place
+        outputs = F.np.concatenate(
+            [forward, reverse_within(F, backward, valid_lens)], axis=2)
+        # (num_layers, batch_size, 2 * num_hiddens)
+        # -> (num_layers, batch_size, num_hiddens)
+        h = self.bridge_h(F.np.concatenate([h, h_back], axis=2))
+        c = self.bridge_c(F.np.concatenate([c, c_back], axis=2))
+        return outputs, h, c
 
 
 class Seq2SeqDecoder(Decoder):
@@ -431,6 +490,7 @@ class Seq2SeqConfig:
     dropout: float = 0.0
     decoder: str = 'attention'  # a key of DECODERS
     attention: str = 'mlp'  # the attention decoder's: 'mlp' or 'dot'
+    bidirectional: bool = False  # the encoder reads both ways (Bahdanau's)
 
     def __post_init__(self):
         for name in ('src_vocab_size', 'tgt_vocab_size', 'embed_size',
@@ -440,6 +500,15 @@ class Seq2SeqConfig:
                                    high_open=True)
         check_choice('decoder', self.decoder, tuple(DECODERS))
         check_choice('attention', self.attention, ATTENTIONS)
+        if not isinstance(self.bidirectional, bool):
+            raise TypeError(f'bidirectional must be a bool, got '
+                            f'{self.bidirectional!r}')
+        if (self.bidirectional and self.decoder == 'attention'
+                and self.attention == 'dot'):
+            raise ValueError(
+                "attention='dot' needs keys of the query's size, and a "
+                'bidirectional encoder\'s annotations are twice num_hiddens: '
+                "use attention='mlp'")
 
 
 def build_seq2seq(config):
@@ -447,7 +516,9 @@ def build_seq2seq(config):
     if not isinstance(config, Seq2SeqConfig):
         raise TypeError(f'config must be a Seq2SeqConfig, '
                         f'got {type(config).__name__}')
-    encoder = Seq2SeqEncoder(config.src_vocab_size, config.embed_size,
-                             config.num_hiddens, config.num_layers,
-                             config.dropout)
+    encoder_class = (BidirectionalEncoder if config.bidirectional
+                     else Seq2SeqEncoder)
+    encoder = encoder_class(config.src_vocab_size, config.embed_size,
+                            config.num_hiddens, config.num_layers,
+                            config.dropout)
     return EncoderDecoder(encoder, DECODERS[config.decoder].from_config(config))
