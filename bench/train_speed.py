@@ -30,6 +30,8 @@ dependency (bench/requirements.txt).
     python bench/train_speed.py --epochs 200 --rounds 3
     # chapter 5's size
     python bench/train_speed.py --size chapter5 --epochs 5
+    # a translator's size
+    python bench/train_speed.py --size translator --epochs 2 --configs default
     # hidden 32-256, batch 64, 256
     python bench/train_speed.py --scaling --epochs 10
 """
@@ -53,9 +55,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 THREAD_VARIABLES = ('OMP_NUM_THREADS', 'DNNL_MAX_CPU_ISA', 'OPENBLAS_CORETYPE')
 READER_ENV = {k: os.environ.get(k) for k in THREAD_VARIABLES}
 LR = 0.005
-# The models and data measured: the chapter's (d2l's 600 pairs) and chapter 5's
+# The models and data measured: the chapter's (d2l's 600 pairs), chapter 5's
 # size (2,000 pairs of up to 19 tokens each side drawn from the whole corpus,
-# so up to 20 with <eos>)
+# so up to 20 with <eos>) and a translator's (issue 26: 30,000 pairs of up to
+# 10 tokens, a target vocabulary of about 9,000 words, 128 units)
 SIZES = {
     'chapter': dict(
         embed_size=32,
@@ -70,6 +73,13 @@ SIZES = {
         batch_size=128,
         num_steps=20,
         num_examples=2000,
+    ),
+    'translator': dict(
+        embed_size=128,
+        num_hiddens=128,
+        batch_size=128,
+        num_steps=11,
+        num_examples=30000,
     ),
 }
 NUM_LAYERS = 2
