@@ -152,24 +152,18 @@ def test_a_bidirectional_model_round_trips(tmp_path):
     loaded = load_checkpoint(path)
     assert loaded.config == config and loaded.config.bidirectional
     sentences = [src for src, _ in PAIRS]
-    a, wa = translate_batch(
-        net,
-        sentences,
-        src_vocab,
-        tgt_vocab,
-        NUM_STEPS,
-        CPU,
-        save_attention_weights=True,
-    )
-    b, wb = translate_batch(
-        loaded.net,
-        sentences,
-        src_vocab,
-        tgt_vocab,
-        NUM_STEPS,
-        CPU,
-        save_attention_weights=True,
-    )
+    (a, wa), (b, wb) = [
+        translate_batch(
+            model,
+            sentences,
+            src_vocab,
+            tgt_vocab,
+            NUM_STEPS,
+            CPU,
+            save_attention_weights=True,
+        )
+        for model in (net, loaded.net)
+    ]
     assert a == b
     for x, y in zip(wa, wb):
         onp.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
