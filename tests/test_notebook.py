@@ -5,7 +5,12 @@ import inspect
 from pathlib import Path
 
 from seq2seq_attention.models import Seq2SeqEncoder
-from seq2seq_attention.notebook import glue, show_source, source_listing
+from seq2seq_attention.notebook import (
+    glue,
+    show_source,
+    source_listing,
+    spread_table,
+)
 
 
 def test_show_source_displays_the_listing_as_python():
@@ -102,3 +107,36 @@ def test_every_public_function_has_a_summary_that_a_listing_fits():
                     f'{node.name} listed in {width} columns'
                 )
     assert not problems, '\n'.join(problems)
+
+
+def test_spread_table_prints_means_and_unambiguous_ranges():
+    table = spread_table(
+        {'attention': [[-0.35, 10.0], [0.05, 12.0], [-0.15, 14.0]]},
+        ['alignment', 'BLEU'],
+        2,
+    )
+    header, means, ranges = table.splitlines()
+    assert header.split() == ['alignment', 'BLEU']
+    assert means.split() == ['attention', '-0.15', '12.00']
+    assert ranges.split(maxsplit=1) == [
+        'range',
+        '[-0.35, 0.05]  [10.00, 14.00]',
+    ]
+    # the columns line up under their names
+    assert header.index('BLEU') + len('BLEU') == len(means) == len(ranges)
+
+
+def test_spread_table_names_a_row_of_the_wrong_shape():
+    import pytest
+
+    with pytest.raises(ValueError, match=r"values\['plain'\].*2 columns"):
+        spread_table({'plain': [[1.0], [2.0]]}, ['a', 'b'], 1)
+
+
+def test_glue_spread_records_mean_and_ends(monkeypatch):
+    from seq2seq_attention import notebook
+
+    glued = {}
+    monkeypatch.setattr(notebook, 'glue', glued.__setitem__)
+    notebook.glue_spread('bleu', [1.0, 2.0, 4.5], 1)
+    assert glued == {'bleu': 2.5, 'bleu_min': 1.0, 'bleu_max': 4.5}

@@ -48,6 +48,27 @@ def test_attention_map_labels_its_axes_with_tokens():
         show_attention(onp.ones((2, 3)), ['a', 'b'], ['c', 'd'])
 
 
+def test_spread_plot_over_epochs_has_whole_number_ticks():
+    epochs = list(range(2, 21, 2))  # matplotlib's own ticks: 2.5, 5.0, ...
+    plot_spread(epochs, {'a': [epochs]}, 'epoch', 'x')
+    ax = matplotlib.pyplot.gcf().axes[0]
+    assert all(float(v).is_integer() for v in ax.get_xticks())
+
+
+def test_colour_bar_is_labelled():
+    show_heatmaps(onp.eye(3).reshape(1, 1, 3, 3), 'keys', 'queries')
+    assert matplotlib.pyplot.gcf().axes[-1].get_ylabel() == 'attention weight'
+
+
+def test_long_attention_map_labels_every_few_tokens():
+    tokens = [f't{i}' for i in range(26)]
+    show_attention(onp.eye(26), tokens, tokens, max_labels=20)
+    ax = matplotlib.pyplot.gcf().axes[0]
+    # 26 tokens, at most 20 labels: every second one
+    assert [t.get_text() for t in ax.get_xticklabels()] == tokens[::2]
+    assert list(ax.get_yticks()) == list(range(0, 26, 2))
+
+
 def test_loss_curves_are_labelled():
     plot_losses(
         [[3.0, 2.0, 1.0], [3.0, 1.5, 0.5]], labels=['plain', 'attention']

@@ -2,10 +2,10 @@
 
 The library behind the book, one idea per module (the README has the map):
 the data (`corpus`, `text`, `batching`, `data`), the models (`attention`,
-`graphs`, `models`), training (`loss`, `optim`, `training`), using a model
-(`decoding`, `metrics`, `checkpoint`), experiments (`synthetic`,
-`experiment`), the command line (`cli`) and the book's pages (`plotting`,
-`notebook`).
+`graphs`, `models`), training (`loss`, `optim`, `training`), using a
+model (`decoding`, `metrics`, `checkpoint`), experiments (`subsets`,
+`synthetic`, `experiment`), the command line (`cli`) and the book's pages
+(`plotting`, `notebook`).
 
 Importing it first prepares MXNet 1.9.1 for today's Python stacks before MXNet
 is loaded: NumPy names and `distutils` that MXNet still reads (`compat`), the

@@ -8,6 +8,8 @@ import ast
 import inspect
 import textwrap
 
+import numpy as onp
+
 
 def source_listing(obj):
     """The source of a function, class or method as a chapter lists it.
@@ -60,3 +62,35 @@ def glue(name, value):
     display({GLUE_MIME_PREFIX + 'text/plain': repr(value)}, raw=True,
             metadata={'scrapbook': {'name': name,
                                     'mime_prefix': GLUE_MIME_PREFIX}})
+
+
+def spread_table(values, columns, digits):
+    """A table of means over seeds, each with its range `[lowest, highest]`.
+
+    `values` maps a row's name to one list per seed, one number per column.
+    Each row prints its means, and its ranges on the line below.
+    """
+    cells = []  # (row name, a string per column)
+    for name, rows in values.items():
+        rows = onp.asarray(rows, dtype=float)  # (seeds, columns)
+        if rows.ndim != 2 or rows.shape[1] != len(columns):
+            raise ValueError(f'values[{name!r}] must have one row per seed '
+                             f'and {len(columns)} columns, got shape '
+                             f'{rows.shape}')
+        cells.append((name, [f'{x:.{digits}f}' for x in rows.mean(axis=0)]))
+        cells.append(('  range', [f'[{lo:.{digits}f}, {hi:.{digits}f}]'
+                                  for lo, hi in zip(rows.min(axis=0),
+                                                    rows.max(axis=0))]))
+    first = max(len(name) for name, _ in cells) + 1
+    width = max(len(c) for c in columns + [c for _, r in cells for c in r]) + 2
+    lines = [' ' * first + ''.join(c.rjust(width) for c in columns)]
+    lines += [name.ljust(first) + ''.join(c.rjust(width) for c in row)
+              for name, row in cells]
+    return '\n'.join(line.rstrip() for line in lines)
+
+
+def glue_spread(name, values, digits):
+    """Glue the mean of `values` as `name`, its ends as `name_min`, `_max`."""
+    for suffix, x in [('', sum(values) / len(values)), ('_min', min(values)),
+                      ('_max', max(values))]:
+        glue(name + suffix, round(float(x), digits))

@@ -62,6 +62,8 @@ def plot_spread(x, curves, xlabel, ylabel, xticklabels=None, logy=False):
                         color=line.get_color(), alpha=0.2)
     if xticklabels is not None:
         ax.set_xticks(x, xticklabels)
+    elif all(float(v).is_integer() for v in x):  # epochs, say: no 2.5
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     if logy:
         _log_y(ax)
     ax.set_xlabel(xlabel)
@@ -72,26 +74,32 @@ def plot_spread(x, curves, xlabel, ylabel, xticklabels=None, logy=False):
 
 
 def show_heatmaps(matrices, xlabel, ylabel, titles=None, figsize=(5, 2.5),
-                  cmap='Reds'):
+                  cmap='Reds', clabel='attention weight'):
     """d2l's `show_heatmaps` (a (rows, cols, m, n) grid of matrices) as PNG.
 
-    Rows and columns are labelled by their integer positions.
+    Rows and columns are labelled by their integer positions, the colour bar
+    by `clabel`.
     """
     # d2l's version takes MXNet arrays only
     if not hasattr(matrices, 'asnumpy'):
         matrices = np.array(matrices)
     d2l.show_heatmaps(matrices, xlabel, ylabel, titles, figsize, cmap)
-    for ax in d2l.plt.gcf().axes[:-1]:  # every heatmap but the colour bar
+    *heatmaps, colour_bar = d2l.plt.gcf().axes
+    for ax in heatmaps:
         ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    colour_bar.set_ylabel(clabel)
     # d2l switched to SVG; the figure is rendered when the cell ends
     use_png_display()
 
 
-def show_attention(weights, src_tokens, tgt_tokens, figsize=(4, 3.5)):
+def show_attention(weights, src_tokens, tgt_tokens, figsize=(4, 3.5),
+                   max_labels=20):
     """Heatmap of attention weights, tokens on the axes.
 
-    The weights have shape `(len(tgt_tokens), len(src_tokens))`.
+    The weights have shape `(len(tgt_tokens), len(src_tokens))`. An axis with
+    more than `max_labels` tokens labels every second (third, ...) one, so
+    that the labels do not overlap.
     """
     if weights.shape != (len(tgt_tokens), len(src_tokens)):
         raise ValueError(f'weights have shape {weights.shape}, expected '
@@ -101,5 +109,8 @@ def show_attention(weights, src_tokens, tgt_tokens, figsize=(4, 3.5)):
                   xlabel='source tokens', ylabel='output tokens',
                   figsize=figsize)
     ax = d2l.plt.gcf().axes[0]
-    ax.set_xticks(range(len(src_tokens)), src_tokens, rotation=90)
-    ax.set_yticks(range(len(tgt_tokens)), tgt_tokens)
+    for axis, tokens in [(ax.xaxis, src_tokens), (ax.yaxis, tgt_tokens)]:
+        every = -(-len(tokens) // max_labels)  # ceil(len / max_labels)
+        positions = range(0, len(tokens), every)
+        axis.set_ticks(positions, [tokens[i] for i in positions])
+    ax.tick_params(axis='x', labelrotation=90)
