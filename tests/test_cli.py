@@ -77,6 +77,50 @@ def test_train_save_and_translate(corpus_path, tmp_path, capsys):
     ]
 
 
+def test_an_interrupted_train_resumes_to_the_same_model(
+    corpus_path, tmp_path, capsys, monkeypatch
+):
+    from seq2seq_attention import cli
+
+    argv = ['train', '--epochs', '3', '--num-examples', '128', '--dropout',
+            '0.2', '--save']  # fmt: skip
+    status, whole, _ = run(argv + [str(tmp_path / 'whole.s2s')], capsys)
+    assert status == 0
+    assert not (tmp_path / 'whole.s2s.state').exists()  # removed at the end
+
+    def stop_after_two(epochs):
+        def progress(epoch, loss):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+        return progress
+
+    cut = tmp_path / 'cut.s2s'
+    with monkeypatch.context() as m:
+        m.setattr(cli, '_progress', stop_after_two)
+        status, _, err = run(argv + [str(cut)], capsys)
+    assert status == 130 and f'{cut}.state: add --resume' in err
+    assert not cut.exists() and (tmp_path / 'cut.s2s.state').exists()
+    # not without --resume: the interrupted run would be lost
+    status, _, err = run(argv + [str(cut)], capsys)
+    assert status == 2 and 'add --resume to continue it' in err
+    status, resumed, _ = run(argv + [str(cut), '--resume'], capsys)
+    assert status == 0
+
+    def results(out):
+        """The final loss and the translations, not the speed or progress."""
+        lines = out.splitlines()
+        loss = [ln.split(',')[0] for ln in lines if ln.startswith('loss ')]
+        return loss + [ln for ln in lines if '=>' in ln]
+
+    assert results(resumed) == results(whole) and len(results(whole)) == 9
+    a, b = load_checkpoint(tmp_path / 'whole.s2s'), load_checkpoint(cut)
+    for p, q in zip(
+        a.net.collect_params().values(), b.net.collect_params().values()
+    ):
+        assert (p.data().asnumpy() == q.data().asnumpy()).all(), p.name
+
+
 def test_train_a_bidirectional_model(corpus_path, tmp_path, capsys):
     ckpt = tmp_path / 'bi.s2s'
     status, out, _ = run(
@@ -133,6 +177,16 @@ CLI_CASES = [
         'unknown decoder',
         ['train', '--decoder', 'transformer'],
         "argument --decoder: invalid choice: 'transformer'",
+    ),
+    (
+        '--resume without --save',
+        ['train', '--resume'],
+        '--resume needs the --save PATH of the run to continue',
+    ),
+    (
+        '--resume with no state',
+        ['train', '--save', 'm.s2s', '--resume'],
+        '--resume: no training state at m.s2s.state',
     ),
     (
         'missing checkpoint',

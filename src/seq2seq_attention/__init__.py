@@ -2,8 +2,8 @@
 
 The library behind the book, one idea per module (the README has the map):
 the data (`corpus`, `text`, `batching`, `data`), the models (`attention`,
-`graphs`, `models`), training (`loss`, `optim`, `training`), using a
-model (`decoding`, `metrics`, `checkpoint`), experiments (`subsets`,
+`graphs`, `models`), training (`loss`, `optim`, `resume`, `training`), using
+a model (`decoding`, `metrics`, `checkpoint`), experiments (`subsets`,
 `synthetic`, `experiment`), the command line (`cli`) and the book's pages
 (`plotting`, `notebook`).
 

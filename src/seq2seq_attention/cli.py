@@ -1,11 +1,12 @@
 """Command line: train the chapter's model, translate, save/load checkpoints.
 
     seq2seq-attention train [--epochs 200] [--decoder attention|plain]
-                            [--save model.s2s]
+                            [--save model.s2s [--resume]]
     seq2seq-attention translate --checkpoint model.s2s [--beam 4 --alpha 0.75]
                                 "I'm home ."
 """
 import argparse
+import os
 import sys
 
 import mxnet as mx
@@ -67,9 +68,33 @@ def _progress(epochs):
     return progress
 
 
+def _state_file(args):
+    """Where `train --save PATH` keeps its training state: PATH.state."""
+    if not args.save:
+        if args.resume:
+            raise ValueError('--resume needs the --save PATH of the run to '
+                             'continue')
+        return None
+    state_file = args.save + '.state'
+    if args.resume and not os.path.exists(state_file):
+        raise ValueError(f'--resume: no training state at {state_file} '
+                         f'(it is removed when a run ends)')
+    if not args.resume and os.path.exists(state_file):
+        raise ValueError(f'{state_file} exists: a run of train --save '
+                         f'{args.save} was interrupted; add --resume to '
+                         f'continue it, or delete the file')
+    return state_file
+
+
 def cmd_train(args):
-    """Train the chapter's model, print its translations, save it if asked."""
+    """Train the chapter's model, print its translations, save it if asked.
+
+    With --save PATH the training state is kept in PATH.state after every
+    epoch; --resume continues an interrupted run from there, to the same
+    numbers. The state is removed once the checkpoint is written.
+    """
     ctxs = _contexts(args.ctx)
+    state_file = _state_file(args)
     source, target = tokenize_nmt(preprocess_nmt(read_data_nmt(args.data)),
                                   args.num_examples)
     net, config, src_vocab, tgt_vocab, history = train_model(
@@ -78,7 +103,7 @@ def cmd_train(args):
         ctx=ctxs, embed_size=args.embed_size, num_hiddens=args.num_hiddens,
         num_layers=args.num_layers, dropout=args.dropout,
         decoder=args.decoder, attention=args.attention,
-        bidirectional=args.bidirectional)
+        bidirectional=args.bidirectional, state_file=state_file)
     print(f'loss {history[-1]:.3f}, {history.tokens_per_sec:.1f} tokens/sec '
           f'on {", ".join(str(c) for c in ctxs)}')
     sentences = CHAPTER_SENTENCES + [eng for eng, _ in D2L_PAIRS]
@@ -93,6 +118,7 @@ def cmd_train(args):
         save_checkpoint(args.save, net, config, src_vocab, tgt_vocab,
                         info={'num_steps': args.num_steps,
                               'epochs': args.epochs})
+        os.remove(state_file)
         print(f'saved {args.save}')
 
 
@@ -164,7 +190,11 @@ def build_parser():
                        help='an encoder that reads both ways (Bahdanau et al.)')
     train.add_argument('--data', help='fra-eng.zip to use (default: '
                                       '$FRA_ENG_ZIP, data/, download)')
-    train.add_argument('--save', help='write a checkpoint here after training')
+    train.add_argument('--save', help='write a checkpoint here after training '
+                       '(and the training state to SAVE.state every epoch)')
+    train.add_argument('--resume', action='store_true',
+                       help='continue the interrupted run of --save SAVE '
+                            '(give the same other arguments)')
     train.add_argument('--seed', default=0,
                        type=_number(check_int, low=0, high=2 ** 32 - 1))
     translate = sub.add_parser(
@@ -190,6 +220,12 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         (cmd_train if args.command == 'train' else cmd_translate)(args)
+    except KeyboardInterrupt:
+        if args.command == 'train' and args.save:
+            print(f'interrupted; the last finished epoch is kept in '
+                  f'{args.save}.state: add --resume to continue',
+                  file=sys.stderr)
+        return 130
     except (CorpusError, CorpusNotFoundError, CheckpointError, ValueError,
             TypeError) as e:
         print(f'error: {e}', file=sys.stderr)

@@ -31,12 +31,13 @@ Trained = collections.namedtuple(
 
 def train_model(seed, pairs, batch_size, num_steps, lr, num_epochs,
                 min_freq=1, bucket=False, length_step=1, static_alloc=None,
-                progress=None, ctx=None, **model):
+                progress=None, ctx=None, state_file=None, **model):
     """Train a model on `(source tokens, target tokens)` pairs from `seed`.
 
     The vocabularies come from the pairs; `model` holds the
     `Seq2SeqConfig`'s hyperparameters (`embed_size`, `decoder`, ...), the
-    rest is `build_data_iter`'s and `train_s2s`'s. Returns a `Trained`.
+    rest is `build_data_iter`'s and `train_s2s`'s (a `state_file` makes the
+    run resumable). Returns a `Trained`.
     """
     set_seed(seed)
     data_iter, src_vocab, tgt_vocab = build_data_iter(
@@ -46,7 +47,7 @@ def train_model(seed, pairs, batch_size, num_steps, lr, num_epochs,
     net = build_seq2seq(config)
     history = train_s2s(net, data_iter, lr, num_epochs, tgt_vocab,
                         ctx or try_gpu(), static_alloc=static_alloc,
-                        progress=progress)
+                        progress=progress, state_file=state_file)
     return Trained(net, config, src_vocab, tgt_vocab, history)
 
 

@@ -104,3 +104,21 @@ class ClippedAdam:
         summed = values.as_nd_ndarray().copy()
         self.kvstore.pushpull(2 * len(self.params) + 1, summed, out=summed)
         return summed.as_np_ndarray()
+
+    def moments(self):
+        """Adam's step count and its two moments per parameter, on the host."""
+        ctx = self.ctxs[0]
+        return (self.t, [m.asnumpy() for m in self.mean[ctx]],
+                [v.asnumpy() for v in self.var[ctx]])
+
+    def set_moments(self, t, mean, var):
+        """Continue from `moments()`: the same step count and moments."""
+        shapes = [p.shape for p in self.params]
+        for name, arrays in (('mean', mean), ('var', var)):
+            if [tuple(a.shape) for a in arrays] != shapes:
+                raise ValueError(f'{name}: {len(arrays)} arrays whose shapes '
+                                 f'are not those of the {len(shapes)} '
+                                 f'parameters')
+        self.t = t
+        self.mean = {c: [np.array(m, ctx=c) for m in mean] for c in self.ctxs}
+        self.var = {c: [np.array(v, ctx=c) for v in var] for c in self.ctxs}

@@ -7,6 +7,7 @@ Y_hat`, on data that follows the `Batches` protocol, and returns the losses
 are updated by `optim.ClippedAdam`: Adam after clipping the gradients' global
 norm, which also sums the gradients over contexts and workers.
 """
+import os
 import time
 
 from mxnet import autograd, gluon, init, np
@@ -16,6 +17,7 @@ from .checks import check_batch_split, check_float, check_int
 from .graphs import keep_graph_memory
 from .loss import MaskedSoftmaxCELoss
 from .optim import ClippedAdam
+from .resume import load_training_state, reseed_mxnet, save_training_state
 from .utils import as_ctx_list
 
 
@@ -142,7 +144,7 @@ def graph_memory(data_iter, cut, tgt_vocab_size):
 
 def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
               hybridize=True, kvstore=None, progress=None, reinit=True,
-              static_alloc=None, cut_padding=True):
+              static_alloc=None, cut_padding=True, state_file=None):
     """Train `net` with teacher forcing, Adam and gradient clipping.
 
     Returns a `History`: each epoch's mean cross-entropy per valid target
@@ -166,7 +168,9 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
     gradient of a model that ignores padding, as this library's do; pass False
     for a model that reads it. `reinit=False` continues from the parameters
     `net` has (say, from `load_checkpoint`), Adam's moments starting afresh.
-    `progress(epoch, loss)` is called after every epoch.
+    `progress(epoch, loss)` is called after every epoch. With a `state_file`
+    the training state is saved there after every epoch, and a run given an
+    existing one continues from it to the same numbers (see `resume`).
     """
     ctxs = as_ctx_list(ctx)
     lr = check_float('lr', lr, low=0, low_open=True)
@@ -183,8 +187,19 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
     loss = MaskedSoftmaxCELoss()
     if hybridize:
         loss.hybridize(static_alloc=static_alloc, static_shape=static_alloc)
-    history = History()
-    for epoch in range(num_epochs):
+    history, done = History(), 0
+    if state_file is not None:
+        if optimizer.distributed:
+            raise ValueError('state_file: a distributed run cannot be resumed')
+        settings = {'lr': lr, 'clip_theta': clip_theta,
+                    'batches': len(data_iter),
+                    'examples': int(sum(data_iter.batch_sizes()))}
+        if os.path.exists(state_file):
+            done = load_training_state(state_file, net, optimizer, history,
+                                       settings, num_epochs)
+    for epoch in range(done, num_epochs):
+        if state_file is not None:
+            reseed_mxnet()  # dropout's draws, resumable
         start = time.perf_counter()
         epoch_loss, tokens = train_epoch(net, data_iter.batches(cut), loss,
                                          optimizer, tgt_vocab['<bos>'], ctxs)
@@ -192,6 +207,8 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
         epoch_loss, tokens = optimizer.sum_over_workers(
             np.concatenate([epoch_loss, tokens])).tolist()
         history.add(epoch_loss, tokens, time.perf_counter() - start)
+        if state_file is not None:
+            save_training_state(state_file, net, optimizer, history, settings)
         if progress is not None:
             progress(epoch + 1, history[-1])
     return history

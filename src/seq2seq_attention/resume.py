@@ -1,0 +1,109 @@
+"""Training that survives an interruption: its state, saved every epoch.
+
+A long run can be stopped halfway (a closed laptop, a Colab session that
+times out). `train_s2s(..., state_file=path)` writes, after every epoch and
+atomically, all that the next epoch depends on: the parameters, Adam's step
+count and moments, the losses so far, and NumPy's random state (which orders
+the batches). Started again with the same path, it continues from there and
+ends with the same numbers as a run that was never stopped. Dropout draws from
+MXNet's generator, whose state MXNet cannot save: with a state file each epoch
+first reseeds it from NumPy's, so that a resumed run draws the same masks.
+"""
+import io
+import json
+import os
+import tempfile
+import zipfile
+
+import mxnet as mx
+import numpy as onp
+
+from .utils import write_atomically
+
+FORMAT_VERSION = 1
+
+
+class TrainingStateError(ValueError):
+    """A training state file is unreadable or does not fit the run."""
+
+
+def save_training_state(path, net, optimizer, history, settings):
+    """Write the parameters, Adam's state, the losses, NumPy's random state."""
+    kind, keys, position, has_gauss, cached = onp.random.get_state()
+    step, mean, var = optimizer.moments()
+    meta = {'format_version': FORMAT_VERSION, 'settings': settings,
+            'losses': list(history), 'tokens': history.tokens,
+            'seconds': history.seconds, 'step': step,
+            'numpy_random': [kind, keys.tolist(), int(position),
+                             int(has_gauss), float(cached)]}
+
+    def write(tmp):
+        with tempfile.TemporaryDirectory() as tmpdir:
+            params_file = os.path.join(tmpdir, 'model.params')
+            net.save_parameters(params_file)
+            moments = io.BytesIO()
+            onp.savez(moments, *mean, *var)
+            with zipfile.ZipFile(tmp, 'w') as zf:
+                zf.writestr('meta.json', json.dumps(meta))
+                zf.write(params_file, 'model.params')
+                zf.writestr('adam.npz', moments.getvalue())
+    return write_atomically(path, write)
+
+
+def _read(path, tmpdir):
+    """The meta, the parameter file (put in `tmpdir`) and Adam's arrays."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            meta = json.loads(zf.read('meta.json'))
+            params_file = zf.extract('model.params', tmpdir)
+            with onp.load(io.BytesIO(zf.read('adam.npz'))) as npz:
+                arrays = [npz[f'arr_{i}'] for i in range(len(npz.files))]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        raise TrainingStateError(
+            f'{path}: not a readable training state ({e})') from None
+    if (not isinstance(meta, dict)
+            or meta.get('format_version') != FORMAT_VERSION):
+        raise TrainingStateError(f'{path}: not a training state of format '
+                                 f'version {FORMAT_VERSION}')
+    return meta, params_file, arrays
+
+
+def load_training_state(path, net, optimizer, history, settings, num_epochs):
+    """Continue from `path`: parameters, Adam, losses, random state.
+
+    Raises a `TrainingStateError` naming what differs if the file was written
+    by another run (`settings`: learning rate, data, ...) or holds more than
+    `num_epochs` epochs. Returns the number of epochs it holds.
+    """
+    with tempfile.TemporaryDirectory() as tmpdir:
+        meta, params_file, arrays = _read(path, tmpdir)
+        saved = meta.get('settings', {})
+        differ = [f'{k} {saved.get(k)!r} there, {v!r} here'
+                  for k, v in settings.items() if saved.get(k) != v]
+        if differ:
+            raise TrainingStateError(f'{path}: written by another run '
+                                     f'({"; ".join(differ)})')
+        done = len(meta['losses'])
+        if done > num_epochs:
+            raise TrainingStateError(f'{path}: holds {done} epochs, more than '
+                                     f'the {num_epochs} asked for')
+        try:
+            net.load_parameters(params_file, ctx=optimizer.ctxs)
+            half = len(arrays) // 2
+            optimizer.set_moments(meta['step'], arrays[:half], arrays[half:])
+        except (AssertionError, ValueError, mx.MXNetError) as e:
+            message = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise TrainingStateError(
+                f'{path}: does not fit this model ({message})') from None
+    history.extend(meta['losses'])
+    history.tokens.extend(meta['tokens'])
+    history.seconds.extend(meta['seconds'])
+    kind, keys, position, has_gauss, cached = meta['numpy_random']
+    onp.random.set_state((kind, onp.array(keys, dtype=onp.uint32), position,
+                          has_gauss, cached))
+    return done
+
+
+def reseed_mxnet():
+    """Seed MXNet's generator from NumPy's (whose state a file can hold)."""
+    mx.random.seed(int(onp.random.randint(2 ** 31 - 1)))
