@@ -107,3 +107,31 @@ def load_training_state(path, net, optimizer, history, settings, num_epochs):
 def reseed_mxnet():
     """Seed MXNet's generator from NumPy's (whose state a file can hold)."""
     mx.random.seed(int(onp.random.randint(2 ** 31 - 1)))
+
+
+class TrainingState:
+    """A run's state in a file: saved after every epoch, resumed from."""
+
+    def __init__(self, path, net, optimizer, data_iter, lr, clip_theta):
+        if optimizer.distributed:
+            raise ValueError('state_file: a distributed run cannot be resumed')
+        self.path, self.net, self.optimizer = path, net, optimizer
+        # what a state file must have been trained with to be continued
+        self.settings = {'lr': lr, 'clip_theta': clip_theta,
+                         'batches': len(data_iter),
+                         'examples': int(sum(data_iter.batch_sizes()))}
+
+    def start(self, history, num_epochs):
+        """Resume from the file if there is one; the number of epochs done."""
+        done = 0
+        if os.path.exists(self.path):
+            done = load_training_state(self.path, self.net, self.optimizer,
+                                       history, self.settings, num_epochs)
+        reseed_mxnet()  # dropout's draws for the next epoch, resumable
+        return done
+
+    def epoch_done(self, history):
+        """Save the state after an epoch; seed the next epoch's dropout."""
+        save_training_state(self.path, self.net, self.optimizer, history,
+                            self.settings)
+        reseed_mxnet()

@@ -7,7 +7,6 @@ Y_hat`, on data that follows the `Batches` protocol, and returns the losses
 are updated by `optim.ClippedAdam`: Adam after clipping the gradients' global
 norm, which also sums the gradients over contexts and workers.
 """
-import os
 import time
 
 from mxnet import autograd, gluon, init, np
@@ -17,7 +16,7 @@ from .checks import check_batch_split, check_float, check_int
 from .graphs import keep_graph_memory
 from .loss import MaskedSoftmaxCELoss
 from .optim import ClippedAdam
-from .resume import load_training_state, reseed_mxnet, save_training_state
+from .resume import TrainingState
 from .utils import as_ctx_list
 
 
@@ -187,19 +186,12 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
     loss = MaskedSoftmaxCELoss()
     if hybridize:
         loss.hybridize(static_alloc=static_alloc, static_shape=static_alloc)
-    history, done = History(), 0
-    if state_file is not None:
-        if optimizer.distributed:
-            raise ValueError('state_file: a distributed run cannot be resumed')
-        settings = {'lr': lr, 'clip_theta': clip_theta,
-                    'batches': len(data_iter),
-                    'examples': int(sum(data_iter.batch_sizes()))}
-        if os.path.exists(state_file):
-            done = load_training_state(state_file, net, optimizer, history,
-                                       settings, num_epochs)
+    history, state, done = History(), None, 0
+    if state_file is not None:  # resumable: see `resume`
+        state = TrainingState(state_file, net, optimizer, data_iter, lr,
+                              clip_theta)
+        done = state.start(history, num_epochs)
     for epoch in range(done, num_epochs):
-        if state_file is not None:
-            reseed_mxnet()  # dropout's draws, resumable
         start = time.perf_counter()
         epoch_loss, tokens = train_epoch(net, data_iter.batches(cut), loss,
                                          optimizer, tgt_vocab['<bos>'], ctxs)
@@ -207,8 +199,8 @@ def train_s2s(net, data_iter, lr, num_epochs, tgt_vocab, ctx, clip_theta=1.0,
         epoch_loss, tokens = optimizer.sum_over_workers(
             np.concatenate([epoch_loss, tokens])).tolist()
         history.add(epoch_loss, tokens, time.perf_counter() - start)
-        if state_file is not None:
-            save_training_state(state_file, net, optimizer, history, settings)
+        if state is not None:
+            state.epoch_done(history)
         if progress is not None:
             progress(epoch + 1, history[-1])
     return history
