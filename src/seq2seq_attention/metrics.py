@@ -40,6 +40,27 @@ def corpus_chrf(hypotheses, references):
     return sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score
 
 
+def corpus_scores(hypotheses, references, n_bootstrap=1000):
+    """Corpus BLEU and chrF, each with a 95% interval from bootstrap resampling.
+
+    sacrebleu resamples the test sentences `n_bootstrap` times (its seed is
+    fixed, so the interval repeats) and reports the half-width of the
+    interval holding the middle 95% of the resampled scores. Returns
+    `{'BLEU': (score, half_width, signature), 'chrF': (...)}`.
+    """
+    from sacrebleu.metrics import BLEU, CHRF
+    _check_pairs('corpus_scores', hypotheses, references)
+    scores = {}
+    # force=True as in corpus_bleu: the text is tokenized on purpose
+    for name, metric in [('BLEU', BLEU(force=True)), ('chrF', CHRF())]:
+        score = metric.corpus_score(list(hypotheses), [list(references)],
+                                    n_bootstrap=n_bootstrap)
+        # sacrebleu 2.x keeps the half-width only in `_ci` (its printed
+        # form shows it as "± ..."); tests/test_metrics.py checks its meaning
+        scores[name] = (score.score, score._ci, str(metric.get_signature()))
+    return scores
+
+
 def alignment_correlation(weights):
     """How far an alignment moves with the output, from -1 to 1.
 
