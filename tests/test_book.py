@@ -847,3 +847,17 @@ def test_every_cited_paper_is_in_the_bibliography_and_every_entry_is_cited():
     assert entries <= cited, (
         f'in references.bib but never cited: {entries - cited}'
     )
+
+
+def test_bibliography_labels_read_as_the_citations(html_dir):
+    """[Bahdanau et al., 2015], as the chapters cite it
+    (book/_ext/bib_labels.py), not pybtex's alphabetic [BCB15]."""
+    page = (html_dir / 'book' / 'intro.html').read_text(encoding='utf-8')
+    labels = [
+        re.sub(r'<[^>]+>', '', label)  # a label may be a link (back-references)
+        for label in re.findall(r'fn-bracket">\[</span>(.*?)<span', page)
+    ]
+    assert 'Bahdanau et al., 2015' in labels and 'Post, 2018' in labels, labels
+    assert all(re.fullmatch(r'[^\d]+, \d{4}', label) for label in labels), (
+        labels
+    )
