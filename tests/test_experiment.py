@@ -4,6 +4,7 @@ import os
 import random
 import string
 
+import mxnet as mx
 import numpy as onp
 import pytest
 
@@ -13,6 +14,8 @@ from seq2seq_attention.experiment import (
     train_and_translate,
 )
 from seq2seq_attention.synthetic import copy_task
+
+CPU = mx.cpu()
 
 
 def test_copy_task_draws_lengths_and_symbols_in_range_and_copies_or_reverses():
@@ -140,3 +143,24 @@ def test_a_run_trains_translates_and_repeats_exactly_in_a_worker_process():
     assert here.history == run.history and here.translations == run.translations
     assert here.beam_translations == run.beam_translations
     assert other_seed.history != run.history
+
+
+def test_a_run_saves_the_model_it_translated_with(tmp_path):
+    from seq2seq_attention.checkpoint import load_checkpoint
+    from seq2seq_attention.decoding import translate_batch
+
+    path = tmp_path / 'run.s2s'
+    run = train_and_translate(
+        seed=0, decoder='attention', save=path, **small_run()
+    )
+    ckpt = load_checkpoint(path)
+    assert ckpt.info == {'num_steps': 7} and ckpt.config.num_layers == 1
+    translations, _ = translate_batch(
+        ckpt.net,
+        small_run()['test_source'],
+        ckpt.src_vocab,
+        ckpt.tgt_vocab,
+        ckpt.info['num_steps'],
+        CPU,
+    )
+    assert translations == run.translations

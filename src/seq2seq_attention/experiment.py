@@ -18,6 +18,7 @@ import multiprocessing
 import os
 
 
+from .checkpoint import save_checkpoint
 from .checks import check_int
 from .data import build_data_iter
 from .decoding import beam_search_batch, translate_batch
@@ -125,7 +126,7 @@ def train_and_translate(seed, train, test_source, decoder, attention='mlp',
                         num_layers=2, dropout=0.0, batch_size=64,
                         num_steps=10, lr=0.005, num_epochs=10, min_freq=1,
                         bucket=4, length_step=5, static_alloc=False,
-                        beam_size=None, alpha=0.75):
+                        beam_size=None, alpha=0.75, save=None):
     """Train one model from `seed` and translate `test_source`; a `Run`.
 
     `train` holds `(source tokens, target tokens)` pairs, `test_source`
@@ -133,14 +134,18 @@ def train_and_translate(seed, train, test_source, decoder, attention='mlp',
     test sentences are translated greedily (with the attention weights when
     the decoder has any) and, given a `beam_size`, by beam search too.
     `static_alloc` is `train_s2s`'s: faster for small models with few batch
-    shapes, more memory otherwise.
+    shapes, more memory otherwise. Given a path, `save` keeps the trained
+    model there (a checkpoint, `num_steps` in its info) for `load_checkpoint`.
     """
-    net, _, src_vocab, tgt_vocab, history = train_model(
+    net, config, src_vocab, tgt_vocab, history = train_model(
         seed, train, batch_size, num_steps, lr, num_epochs, min_freq=min_freq,
         bucket=bucket, length_step=length_step, static_alloc=static_alloc,
         embed_size=embed_size, num_hiddens=num_hiddens, num_layers=num_layers,
         dropout=dropout, decoder=decoder, attention=attention,
         bidirectional=bidirectional)
+    if save is not None:
+        save_checkpoint(save, net, config, src_vocab, tgt_vocab,
+                        info={'num_steps': num_steps})
     ctx = try_gpu()
     with_weights = isinstance(net.decoder, AttentionDecoder)
     translations, weights = translate_batch(
