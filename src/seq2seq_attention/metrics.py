@@ -41,7 +41,7 @@ def corpus_chrf(hypotheses, references):
 
 
 def corpus_scores(hypotheses, references, n_bootstrap=1000):
-    """Corpus BLEU and chrF, each with a 95% interval from bootstrap resampling.
+    """Corpus BLEU and chrF, each with a 95% bootstrap interval.
 
     sacrebleu resamples the test sentences `n_bootstrap` times (its seed is
     fixed, so the interval repeats) and reports the half-width of the
