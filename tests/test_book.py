@@ -361,6 +361,7 @@ class Rendered:
     untypeset_math: list
     unnumbered_equations: list
     phone_wide_images: list
+    phone_cramped_equations: list = None
 
 
 # Code boxes whose content is wider than the box (the reader must scroll
@@ -426,6 +427,30 @@ WIDE_IMAGES = """
 return Array.from(document.querySelectorAll('article img'))
   .filter(img => img.getBoundingClientRect().right > window.innerWidth + 1)
   .map(img => img.getAttribute('src'))
+"""
+# Displayed equations that do not fit their box (so part of them is clipped
+# or must be scrolled to) or whose number covers them: the start of each,
+# with what is wrong
+CRAMPED_EQUATIONS = """
+const problems = [];
+for (const e of document.querySelectorAll('article div.math')) {
+  const math = e.querySelector('mjx-math'), number = e.querySelector('.eqno');
+  if (!math) continue;
+  const box = e.getBoundingClientRect(), m = math.getBoundingClientRect();
+  const name = e.textContent.trim().slice(0, 50);
+  if (m.left < box.left - 1 || m.right > box.right + 1) {
+    problems.push(`${name}: ${Math.round(m.width)} px wide `
+                  + `in ${Math.round(box.width)} px`);
+  }
+  if (number) {
+    const n = number.getBoundingClientRect();
+    if (n.left < m.right - 1 && n.right > m.left + 1
+        && n.top < m.bottom - 1 && n.bottom > m.top + 1) {
+      problems.push(`${name}: its number covers it`);
+    }
+  }
+}
+return problems;
 """
 
 
@@ -537,6 +562,9 @@ def render(driver, base_url, html_dir, name, docname, path):
         time.sleep(0.5)  # let the page lay itself out again
         save_screenshot(driver, f'{name}-{PHONE_WIDTH}px', html_dir)
         rendered['phone_wide_images'] = driver.execute_script(WIDE_IMAGES)
+        rendered['phone_cramped_equations'] = driver.execute_script(
+            CRAMPED_EQUATIONS
+        )
     finally:
         driver.set_window_size(DESKTOP_WIDTH, 2000)
     return Rendered(**rendered)
@@ -788,6 +816,16 @@ def test_images_fit_a_phone_screen(visit, name, docname, path):
     screenshot is saved too)."""
     wide = visit(name, docname, path).phone_wide_images
     assert not wide, f'{path}: images wider than {PHONE_WIDTH} px: {wide}'
+
+
+@pytest.mark.parametrize('name, docname, path', PAGES, ids=PAGE_IDS)
+def test_equations_fit_a_phone_screen(mathjax, visit, name, docname, path):
+    """At 400 px, every displayed equation fits its box, its number beside
+    or below it, not over it."""
+    cramped = visit(name, docname, path).phone_cramped_equations
+    assert not cramped, (
+        f'{path}: equations cramped at {PHONE_WIDTH} px:\n' + '\n'.join(cramped)
+    )
 
 
 @pytest.mark.parametrize('name, docname, path', PAGES, ids=PAGE_IDS)
