@@ -362,6 +362,7 @@ class Rendered:
     unnumbered_equations: list
     phone_wide_images: list
     phone_cramped_equations: list = None
+    install_cell_collapsed: bool = None
 
 
 # Code boxes whose content is wider than the box (the reader must scroll
@@ -555,6 +556,15 @@ def render(driver, base_url, html_dir, name, docname, path):
             '.map(e => e.textContent.trim().slice(0, 60))'
         ),
     )
+    # the first code cell (the install cell): its source hidden in a closed
+    # toggle, its toggle shown
+    rendered['install_cell_collapsed'] = driver.execute_script(
+        "const c = document.querySelector('article div.cell');"
+        'const source = c && c.querySelector(".cell_input");'
+        'const toggle = source && source.closest("details");'
+        # a closed toggle's content keeps its size: checkVisibility says
+        'return !!toggle && !toggle.open && !source.checkVisibility()'
+    )
     # The same page on a phone: a screenshot, and the
     # images wider than the window
     driver.set_window_size(PHONE_WIDTH, 2000)
@@ -618,6 +628,10 @@ def test_first_code_cell_installs_from_the_repository_in_colab(docname):
         if c.cell_type == 'code'
     ]
     assert code, f'{path.name} has no code cell'
+    # collapsed on the web page, where there is nothing to install
+    assert 'hide-input' in code[0].metadata.get('tags', []), (
+        f'{path.name}: the install cell is not tagged hide-input'
+    )
     source = code[0].source
     lines = source.splitlines()
     guards = [
@@ -816,6 +830,13 @@ def test_images_fit_a_phone_screen(visit, name, docname, path):
     screenshot is saved too)."""
     wide = visit(name, docname, path).phone_wide_images
     assert not wide, f'{path}: images wider than {PHONE_WIDTH} px: {wide}'
+
+
+@pytest.mark.parametrize('name, docname, path', CHAPTER_PAGES, ids=CHAPTER_IDS)
+def test_install_cell_is_collapsed_on_the_page(visit, name, docname, path):
+    """A web reader sees a "Show code cell source" toggle, not the pip lines
+    that only Colab runs."""
+    assert visit(name, docname, path).install_cell_collapsed, path
 
 
 @pytest.mark.parametrize('name, docname, path', PAGES, ids=PAGE_IDS)
