@@ -1,11 +1,16 @@
-"""Shared fixtures: seeds, the corpus, tiny data, a model that memorised it.
+"""Shared fixtures: seeds, the corpus, tiny data, a model that memorised it,
+and a fresh interpreter for what must load MXNet under another environment.
 
 Tests marked `slow` (the book, the chapters under nbval, distributed
 training, the CPU-bits checks) take minutes; `pytest -m "not slow"` leaves
 them out.
 """
 
+import json
 import os
+import subprocess
+import sys
+import textwrap
 
 import seq2seq_attention  # noqa: F401  (first: it prepares MXNet)
 import mxnet as mx
@@ -20,6 +25,23 @@ from seq2seq_attention import (
 )
 from seq2seq_attention.corpus import CorpusNotFoundError, locate_corpus
 from seq2seq_attention.training import train_s2s
+
+
+def run_python(code, env, drop=()):
+    """Run `code` in a fresh interpreter, the variables `drop` removed from
+    the environment and `env` added; return its last stdout line as JSON and
+    the whole stdout."""
+    full_env = {k: v for k, v in os.environ.items() if k not in drop}
+    full_env.update(env)
+    result = subprocess.run(
+        [sys.executable, '-c', textwrap.dedent(code)],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stdout
 
 
 def pytest_collection_modifyitems(items):

@@ -7,12 +7,10 @@ that training gives the same bits. Each run that loads MXNet under another
 environment is a fresh process.
 """
 
-import json
 import os
-import subprocess
 import sys
-import textwrap
 
+import conftest
 import pytest
 
 from seq2seq_attention import cpu
@@ -30,23 +28,11 @@ HOSTILE = {
 
 
 def run_python(code, env):
-    """Run `code` in a fresh interpreter with `env` added; return its last
-    stdout line as JSON and the whole stdout."""
-    full_env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in PORTABLE_SETTINGS and k != MODE_VARIABLE
-    }
-    full_env.update(env)
-    result = subprocess.run(
-        [sys.executable, '-c', textwrap.dedent(code)],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    """Run `code` in a fresh interpreter with `env` added to an environment
+    without the kernel settings; its last stdout line as JSON, its stdout."""
+    return conftest.run_python(
+        code, env, drop=(*PORTABLE_SETTINGS, MODE_VARIABLE)
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1]), result.stdout
 
 
 def test_portable_mode_sets_the_three_variables_whatever_they_were(monkeypatch):

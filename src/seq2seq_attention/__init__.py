@@ -9,17 +9,20 @@ a model (`decoding`, `metrics`, `checkpoint`), experiments (`subsets`,
 
 Importing it first prepares MXNet 1.9.1 for today's Python stacks before MXNet
 is loaded: NumPy names and `distutils` that MXNet still reads (`compat`), the
-same CPU kernels on every machine (`cpu`), and the CUDA 11 libraries of its GPU
-build from pip wheels (`cuda`).
+same CPU kernels on every machine (`cpu`), freed memory kept for reuse
+(`memory`), and the CUDA 11 libraries of its GPU build from pip wheels
+(`cuda`).
 """
 from .compat import (ensure_distutils, plain_operator_parameters,
                      restore_numpy_names)
 from .cpu import pin_cpu_kernels
 from .cuda import load_cuda_libraries
+from .memory import keep_freed_memory
 
 restore_numpy_names()
 ensure_distutils()
 pin_cpu_kernels()
+keep_freed_memory()
 load_cuda_libraries()
 
 try:
