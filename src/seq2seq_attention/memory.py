@@ -7,15 +7,16 @@ them on `free`, and trims the top of its heap down to 128 KiB. So each step's
 large arrays (a translator's scores: batch x steps x vocabulary floats, 36 MB)
 come back as new pages that the kernel zeroes on first touch. Measured on the
 book's machine for a 1,408 x 6,433 array: an element-wise product took 27 ms
-and `log_softmax` 29 ms, with half a million page faults in 20 repetitions; with
-freed memory kept, 11 ms and 8 ms. Training a translator-size model was 10-15%
-faster (bench/RESULTS.md).
+and `log_softmax` 29 ms, with half a million page faults over 60 such
+operations; with freed memory kept, 11 ms and 8 ms. Training a translator-size
+model took 11% less time, its peak memory 2% more (bench/RESULTS.md,
+2026-12-07, issue 26).
 
 `keep_freed_memory` raises both thresholds so that glibc serves arrays up to
 1 GiB from its heap and keeps up to 1 GiB of freed memory there. Nothing is
-computed differently: only where arrays live. The cost is that memory freed
-after a peak stays with the process until it ends (the peak itself does not
-grow). It changes nothing where `malloc` is not glibc's (macOS, musl) or
+computed differently: only where arrays live. The cost: memory freed after a
+peak stays with the process until it ends, and the peak may grow a little (2%
+above). It changes nothing where `malloc` is not glibc's (macOS, musl) or
 where the reader set glibc's own variables (`MALLOC_MMAP_THRESHOLD_`,
 `MALLOC_TRIM_THRESHOLD_`, or `GLIBC_TUNABLES`);
 `SEQ2SEQ_ATTENTION_MALLOC=system` leaves `malloc` as it was.
