@@ -10,7 +10,15 @@ code it could be (bench/RESULTS.md has the figures):
   with a column of ones);
 - `gluon-trainer`: `gluon.Trainer(params, 'adam')` after d2l's clipping of the
   gradients' global norm, computed on the device with the division by the
-  token count (no host wait), instead of `optim.ClippedAdam`; one context.
+  token count (no host wait), instead of `optim.ClippedAdam`; one context;
+- `softmax-loss`: the cross-entropy as `-log(pick(softmax(scores)))`, whose
+  gradient oneDNN computes with its fast softmax kernel, instead of
+  `-pick(log_softmax(scores))`, whose gradient runs oneDNN's reference
+  kernel under the AVX2 pin (equal in exact arithmetic; in float32 the
+  first gives inf where a token's probability underflows, below ~1e-38);
+- `system-malloc`: glibc's `malloc` as it comes, each large array on fresh
+  pages, instead of `memory.keep_freed_memory` (an environment variable, in
+  `ENVIRONMENT`: set before the library loads).
 """
 
 
@@ -62,4 +70,29 @@ def gluon_trainer():
     training.ClippedAdam = TrainerAdam
 
 
-VARIANTS = {'broadcast': broadcast, 'gluon-trainer': gluon_trainer}
+def softmax_loss():
+    """The loss as -log of the picked softmax probability."""
+    from seq2seq_attention import loss
+
+    def hybrid_forward(self, F, pred, label, valid_len):
+        loss = -F.np.log(F.npx.pick(F.npx.softmax(pred), label))
+        loss = F.npx.sequence_mask(
+            loss, valid_len, use_sequence_length=True, axis=1
+        )
+        return loss.sum(axis=1)
+
+    loss.MaskedSoftmaxCELoss.hybrid_forward = hybrid_forward
+
+
+def environment_only():
+    """Nothing to patch: the variant is its `ENVIRONMENT` entry."""
+
+
+# the variants that set environment variables before the library loads
+ENVIRONMENT = {'system-malloc': {'SEQ2SEQ_ATTENTION_MALLOC': 'system'}}
+VARIANTS = {
+    'broadcast': broadcast,
+    'gluon-trainer': gluon_trainer,
+    'softmax-loss': softmax_loss,
+    **{name: environment_only for name in ENVIRONMENT},
+}

@@ -23,15 +23,24 @@ close in time are slowed alike). For each it prints tokens/sec (valid target
 tokens, padding not counted, over the wall time of the whole training call),
 wall time, the final loss per token (every model evaluated the same way, on the
 training pairs in order) and peak RSS, then every ratio against both d2l
-trainers. It prints figures and asserts nothing. PyTorch is a benchmark-only
-dependency (bench/requirements.txt).
+trainers. Beside them: tokens/sec per core (over the threads each trainer
+computes with), seconds per epoch, and the arithmetic efficiency: the
+model's matrix-product FLOPs per valid target token (`flops_per_token`, from
+its shapes and the data's lengths) times tokens/sec per core, divided by the
+single-thread throughput of a matrix product of the output layer's shape
+(`matmul_gflops`, measured in the same run, pinned as the library is). It
+prints figures and asserts nothing. PyTorch is a benchmark-only dependency
+(bench/requirements.txt).
 
     # the chapter's model
     python bench/train_speed.py --epochs 200 --rounds 3
     # chapter 5's size
     python bench/train_speed.py --size chapter5 --epochs 5
-    # a translator's size
-    python bench/train_speed.py --size translator --epochs 2 --configs default
+    # a translator's size (issue 26), both decoders, PyTorch on 1 and all
+    # threads
+    python bench/train_speed.py --size translator --epochs 2 --rounds 3 \
+        --configs default,exact-buckets --decoders attention,plain \
+        --peers d2l-torch,d2l-torch-1
     # hidden 32-256, batch 64, 256
     python bench/train_speed.py --scaling --epochs 10
 """
@@ -60,27 +69,18 @@ LR = 0.005
 # so up to 20 with <eos>) and a translator's (issue 26: 30,000 pairs of up to
 # 10 tokens, a target vocabulary of about 9,000 words, 128 units)
 SIZES = {
-    'chapter': dict(
-        embed_size=32,
-        num_hiddens=32,
-        batch_size=64,
-        num_steps=10,
-        num_examples=600,
-    ),
-    'chapter5': dict(
-        embed_size=64,
-        num_hiddens=64,
-        batch_size=128,
-        num_steps=20,
-        num_examples=2000,
-    ),
-    'translator': dict(
-        embed_size=128,
-        num_hiddens=128,
-        batch_size=128,
-        num_steps=11,
-        num_examples=30000,
-    ),
+    name: dict(
+        embed_size=units,
+        num_hiddens=units,
+        batch_size=batch_size,
+        num_steps=num_steps,
+        num_examples=num_examples,
+    )
+    for name, units, batch_size, num_steps, num_examples in (
+        ('chapter', 32, 64, 10, 600),
+        ('chapter5', 64, 128, 20, 2000),
+        ('translator', 128, 128, 11, 30000),
+    )
 }
 NUM_LAYERS = 2
 
@@ -145,6 +145,67 @@ def _hparams(size):
     )
 
 
+def flops_per_token(
+    size, tgt_vocab_size, X_valid_len, Y_valid_len, decoder='attention'
+):
+    """The model's matrix-product FLOPs per valid target token, forward and
+    backward.
+
+    Counted for the library's (and d2l's) models: LSTM gates, additive
+    attention's projections, scores and context, the output layer; each
+    multiply-add is 2 FLOPs, and the backward pass computes two products of
+    each forward one (3x the forward's). Lengths are the data's valid ones:
+    the padding a trainer computes counts as lost efficiency.
+    """
+    E, H = size['embed_size'], size['num_hiddens']
+    L, V = NUM_LAYERS, tgt_vocab_size
+    src = X_valid_len.astype('float64')
+    tgt = Y_valid_len.astype('float64')
+
+    def lstm(inputs):  # one step of one layer: 4 gates from input and h
+        return 2 * 4 * H * (inputs + H)
+
+    # per source token: the encoder's layers
+    per_source = lstm(E) + (L - 1) * lstm(H)
+    # per target token: the decoder's layers (input: embedding and context)
+    # and the output layer
+    per_target = lstm(E + H) + (L - 1) * lstm(H) + 2 * H * V
+    per_pair = 0.0  # per (target token, source token) pair
+    if decoder == 'attention':
+        per_source += 2 * H * H  # the keys' projection, once per source token
+        per_target += 2 * H * H  # the query's projection
+        per_pair = 2 * 2 * H  # the score's v . tanh(.) and the context
+    forward = (
+        per_target * tgt.sum()
+        + per_source * src.sum()
+        + per_pair * (src * tgt).sum()
+    ) / tgt.sum()
+    return 3 * forward
+
+
+def run_matmul(size, epochs, tgt_vocab_size, results):
+    """The single-thread GFLOP/s of a product of the output layer's shape:
+    (batch x steps, hidden) by (hidden, vocabulary), the best of 5 timings of
+    10 products, kernels pinned as the library pins them."""
+    import seq2seq_attention  # noqa: F401  (pins the kernels)
+    import mxnet as mx
+    from mxnet import np
+
+    rows = size['batch_size'] * size['num_steps']
+    A = np.random.normal(size=(rows, size['num_hiddens']))
+    W = np.random.normal(size=(size['num_hiddens'], tgt_vocab_size))
+    np.dot(A, W).wait_to_read()
+    best = float('inf')
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(10):
+            out = np.dot(A, W)
+        mx.nd.waitall()
+        best = min(best, (time.perf_counter() - start) / 10)
+    del out
+    results.put(2 * rows * size['num_hiddens'] * tgt_vocab_size / best / 1e9)
+
+
 def _peak_mib():
     """This process's peak resident memory in MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -201,7 +262,9 @@ def run_d2l(size, epochs, config, results):
         dict(
             name='d2l MXNet',
             wall=wall,
+            threads=1,
             tokens=num_tokens * epochs,
+            epochs=epochs,
             loss=evaluate_loss(ScoresOnly(net), eval_iter, tgt_vocab, mx.cpu()),
             peak_mib=_peak_mib(),
             note='d2l.mxnet.train_seq2seq',
@@ -236,11 +299,16 @@ def use_reader_env(reader_env):
 
 def run_torch(size, epochs, data, results):
     """d2l's PyTorch `train_seq2seq` on the model
-    written the d2l PyTorch way."""
+    written the d2l PyTorch way (with `data['threads']` threads, or
+    PyTorch's default)."""
     use_reader_env(data['reader_env'])
     sys.path.insert(0, HERE)
     import d2l_torch_reference as ref  # imports d2l.torch, torchvision stubbed
     import torch
+
+    if data['threads']:
+        torch.set_num_threads(data['threads'])
+    threads = torch.get_num_threads()
 
     d2l = ref.d2l
     torch.manual_seed(0)
@@ -268,15 +336,17 @@ def run_torch(size, epochs, data, results):
     wall = time.perf_counter() - start
     results.put(
         dict(
-            name='d2l PyTorch',
+            name='d2l PyTorch' + (' (1 thread)' if data['threads'] else ''),
             wall=wall,
-            tokens=data['num_tokens'] * epochs,
+            threads=threads,
+            tokens=data["num_tokens"] * epochs,
+            epochs=epochs,
             loss=ref.evaluate_loss(
                 net, arrays, size['batch_size'], data['bos']
             ),
             peak_mib=_peak_mib(),
             note=f'd2l.torch.train_seq2seq, torch {torch.__version__}, '
-            f'{torch.get_num_threads()} threads',
+            f'{threads} thread' + ('s' if threads > 1 else ''),
         )
     )
 
@@ -291,19 +361,21 @@ def _kernel_env():
 def run_library(size, epochs, config, results):
     """The library's `train_s2s` on the library's model, in
     the named configuration."""
-    config, reader_env = config
+    config, reader_env, decoder = config
     data_options, train_options, cpu = CONFIGS[config.split('+')[0]]
     # before MXNet loads: pinned kernels, or the reader's
     # environment left as it was
     os.environ['SEQ2SEQ_ATTENTION_CPU'] = cpu
     if cpu == 'native':
         use_reader_env(reader_env)
+    sys.path.insert(0, HERE)
+    import alternatives
+
+    for variant in config.split('+')[1:]:
+        os.environ.update(alternatives.ENVIRONMENT.get(variant, {}))
     from seq2seq_attention import Seq2SeqConfig, build_seq2seq, set_seed
     import mxnet as mx
     from seq2seq_attention.training import evaluate_loss, train_s2s
-
-    sys.path.insert(0, HERE)
-    import alternatives
 
     for variant in config.split('+')[
         1:
@@ -314,7 +386,9 @@ def run_library(size, epochs, config, results):
         size, **data_options
     )
     net = build_seq2seq(
-        Seq2SeqConfig(len(src_vocab), len(tgt_vocab), **_hparams(size))
+        Seq2SeqConfig(
+            len(src_vocab), len(tgt_vocab), decoder=decoder, **_hparams(size)
+        )
     )
     start = time.perf_counter()
     train_s2s(net, data_iter, LR, epochs, tgt_vocab, mx.cpu(), **train_options)
@@ -322,9 +396,16 @@ def run_library(size, epochs, config, results):
     wall = time.perf_counter() - start
     results.put(
         dict(
-            name=f'train_s2s ({config})',
+            name=f'train_s2s ({config})'
+            + ('' if decoder == 'attention' else f', {decoder} decoder'),
             wall=wall,
+            # the threads it computes with: the pinned one, or OpenMP's
+            threads=1
+            if cpu == 'portable'
+            else int(os.environ.get('OMP_NUM_THREADS') or os.cpu_count()),
+            decoder=decoder,
             tokens=num_tokens * epochs,
+            epochs=epochs,
             loss=evaluate_loss(net, eval_iter, tgt_vocab, mx.cpu()),
             peak_mib=_peak_mib(),
             note=f'data options {data_options}, '
@@ -342,8 +423,10 @@ def run_library(size, epochs, config, results):
 # up to 100 shapes), the default with the padding computed (`uncut`),
 # chapter 5's (a few bucketed shapes, graphs sharing memory; `-auto`:
 # static_alloc left to train_s2s), bucketed by single tokens (`fine-buckets`:
-# many shapes, static_alloc left to train_s2s) to show what each is worth and
-# costs, the imperative one (hybridize=False), `-keep` variants where every
+# many shapes, static_alloc left to train_s2s) or over the whole data
+# (`exact-buckets`: every batch but a few holds sources of one length and
+# targets within a token or two) to show what each is worth and costs, the
+# imperative one (hybridize=False), `-keep` variants where every
 # graph keeps its memory (static_alloc=True: what train_s2s chooses for the
 # chapter's few shapes with small score arrays, and not at chapter 5's size),
 # and `-native` twins with this CPU's own kernels
@@ -364,6 +447,7 @@ CONFIGS = {
         'portable',
     ),
     'fine-buckets': ({'bucket': 4, 'length_step': 1}, {}, 'portable'),
+    'exact-buckets': ({'bucket': 10**9, 'length_step': 1}, {}, 'portable'),
     'imperative': ({}, {'hybridize': False}, 'portable'),
 }
 CONFIGS.update(
@@ -372,7 +456,9 @@ CONFIGS.update(
         for name, (data, train, _) in list(CONFIGS.items())
     }
 )
-PEERS = ('d2l-torch', 'd2l-mxnet')
+# d2l's trainers: PyTorch with its default threads, or with one thread
+PEERS = ('d2l-torch', 'd2l-torch-1', 'd2l-mxnet')
+DECODERS = ('attention', 'plain')
 
 
 def measure(target, size, epochs, config=None):
@@ -415,18 +501,21 @@ def median_runs(runs):
 
 
 def bench(size, epochs, rounds, trainers):
-    """Run every trainer `rounds` times, interleaved; return the medians."""
-    # each trainer's process and its argument (PyTorch's:
-    # the data, made once here)
-    shared = torch_data(size) if ('d2l-torch', None) in trainers else None
+    """Run every trainer `rounds` times, interleaved; return the medians,
+    each with its FLOPs per token and efficiency."""
+    # the data, made once here: PyTorch's argument, and the lengths
+    # that the FLOPs are counted at
+    shared = torch_data(size)
     runners = {
         'library': run_library,
         'd2l-torch': run_torch,
+        'd2l-torch-1': run_torch,
         'd2l-mxnet': run_d2l,
     }
     args = {
-        'library': lambda config: (config, READER_ENV),
-        'd2l-torch': lambda _: shared,
+        'library': lambda config: (config[0], READER_ENV, config[1]),
+        'd2l-torch': lambda _: dict(shared, threads=None),
+        'd2l-torch-1': lambda _: dict(shared, threads=1),
         'd2l-mxnet': lambda config: config,
     }
     runs = [
@@ -434,7 +523,21 @@ def bench(size, epochs, rounds, trainers):
         for _ in range(rounds)
         for kind, config in trainers
     ]
-    return median_runs(runs)
+    gflops = measure(run_matmul, size, 0, shared['tgt_vocab_size'])
+    results = median_runs(runs)
+    X_valid_len, Y_valid_len = shared['arrays'][1], shared['arrays'][3]
+    for r in results:
+        r['flops'] = flops_per_token(
+            size,
+            shared['tgt_vocab_size'],
+            X_valid_len,
+            Y_valid_len,
+            r.get('decoder', 'attention'),
+        )
+        per_core = r['tokens'] / r['wall'] / r['threads']
+        r['gflops'] = r['flops'] * per_core / 1e9
+        r['efficiency'] = r['gflops'] / gflops
+    return results, gflops
 
 
 def _spread(peer, r):
@@ -448,22 +551,31 @@ def _spread(peer, r):
     )
 
 
-def print_table(results):
+def print_table(results, gflops):
     """Each trainer's figures, then its speed ratio against each d2l trainer."""
     width = max(27, *(len(r['name']) for r in results))
     print(
-        f'{"trainer":{width}s} {"tokens/sec":>10s} {"wall s":>7s} '
-        f'{"loss/token":>10s} '
-        f'{"peak MiB":>8s}   rounds (wall s)'
+        f'{"trainer":{width}s} {"tokens/sec":>10s} {"per core":>8s} '
+        f'{"s/epoch":>7s} {"wall s":>7s} {"loss/token":>10s} '
+        f'{"peak MiB":>8s} {"MFLOP/tok":>9s} {"GFLOP/s":>7s} '
+        f'{"effic.":>6s}   rounds (wall s)'
     )
     for r in results:
         walls = ', '.join(f'{w:.1f}' for w in r['walls'])
+        speed = r['tokens'] / r['wall']
         print(
-            f'{r["name"]:{width}s} {r["tokens"] / r["wall"]:10.0f} '
-            f'{r["wall"]:7.2f} '
-            f'{r["loss"]:10.4f} {r["peak_mib"]:8.0f}   {walls}'
+            f'{r["name"]:{width}s} {speed:10.0f} '
+            f'{speed / r["threads"]:8.0f} {r["wall"] / r["epochs"]:7.1f} '
+            f'{r["wall"]:7.2f} {r["loss"]:10.4f} {r["peak_mib"]:8.0f} '
+            f'{r["flops"] / 1e6:9.2f} {r["gflops"]:7.1f} '
+            f'{r["efficiency"]:6.0%}   {walls}'
         )
-    print()
+    print(
+        f'\nper core: tokens/sec over the threads a trainer computes with; '
+        f'GFLOP/s: per core; efficiency: against {gflops:.1f} GFLOP/s, one '
+        f'thread\'s matrix product of the output layer\'s shape, measured in '
+        f'this run\n'
+    )
     peers = {r['name']: r for r in results if r['name'].startswith('d2l')}
     for r in results:
         if r['name'].startswith('d2l') and len(peers) < 2:
@@ -492,6 +604,12 @@ def main():
     )
     parser.add_argument('--size', choices=SIZES, default='chapter')
     parser.add_argument(
+        '--batch-size',
+        type=int,
+        help="the size's batch size replaced (every trainer, same learning "
+        'rate)',
+    )
+    parser.add_argument(
         '--configs',
         default='default,fastest,fastest-native,uncut',
         help=f'library configurations, from: {", ".join(CONFIGS)}; '
@@ -501,6 +619,12 @@ def main():
         '--peers',
         default='d2l-torch,d2l-mxnet',
         help=f'd2l trainers, from: {", ".join(PEERS)} (or none)',
+    )
+    parser.add_argument(
+        '--decoders',
+        default='attention',
+        help=f'the library\'s decoders, from: {", ".join(DECODERS)} '
+        f'(d2l\'s trainers train the attention model)',
     )
     parser.add_argument(
         '--scaling',
@@ -519,6 +643,8 @@ def main():
         unknown += [name] if name not in CONFIGS else []
         unknown += [v for v in variants if v not in VARIANTS]
     unknown += [p for p, _ in peers if p not in PEERS]
+    decoders = args.decoders.split(',')
+    unknown += [d for d in decoders if d not in DECODERS]
     if unknown:
         parser.error(f'unknown configuration or peer: {", ".join(unknown)}')
     from seq2seq_attention.cpu import MODE_VARIABLE
@@ -546,11 +672,14 @@ def main():
                     num_hiddens=num_hiddens,
                     batch_size=batch_size,
                 )
-                torch_r, lib_r = bench(
+                (torch_r, lib_r), _ = bench(
                     size,
                     args.epochs,
                     args.rounds,
-                    [('d2l-torch', None), ('library', 'default')],
+                    [
+                        ('d2l-torch', None),
+                        ('library', ('default', 'attention')),
+                    ],
                 )
                 print(
                     f'{num_hiddens:6d} {batch_size:5d} '
@@ -562,10 +691,14 @@ def main():
                     flush=True,
                 )
         return
-    size = SIZES[args.size]
+    size = dict(SIZES[args.size])
+    if args.batch_size:
+        size['batch_size'] = args.batch_size
     print(f'size {args.size}: {size}, {NUM_LAYERS} layers, lr {LR}\n')
-    trainers = peers + [('library', c) for c in args.configs.split(',')]
-    print_table(bench(size, args.epochs, args.rounds, trainers))
+    trainers = peers + [
+        ('library', (c, d)) for d in decoders for c in args.configs.split(',')
+    ]
+    print_table(*bench(size, args.epochs, args.rounds, trainers))
 
 
 if __name__ == '__main__':

@@ -62,6 +62,28 @@ def test_bench_requirements_provide_what_d2l_torch_imports():
     )
 
 
+def test_flops_per_token_counts_each_product_of_the_models():
+    """A model small enough to count by hand: E=3, H=2, 2 layers, 5 words,
+    one pair of 4 source and 3 target tokens."""
+    sys.path.insert(0, BENCH)
+    import numpy as onp
+    from train_speed import flops_per_token
+
+    size = dict(embed_size=3, num_hiddens=2)
+    X_valid_len, Y_valid_len = onp.array([4]), onp.array([3])
+    # one step of an LSTM layer: 4 gates of 2 units from input and h
+    enc = 2 * 4 * 2 * (3 + 2) + 2 * 4 * 2 * (2 + 2)  # per source token
+    dec = 2 * 4 * 2 * (3 + 2 + 2) + 2 * 4 * 2 * (2 + 2) + 2 * 2 * 5
+    plain = (4 * enc + 3 * dec) / 3 * 3  # forward, per target token, x3
+    keys = query = 2 * 2 * 2
+    pairs = 4 * 3 * 2 * 2 * 2  # v . tanh and the context, per pair
+    attention = (4 * (enc + keys) + 3 * (dec + query) + pairs) / 3 * 3
+    assert flops_per_token(size, 5, X_valid_len, Y_valid_len, 'plain') == (
+        plain
+    )
+    assert flops_per_token(size, 5, X_valid_len, Y_valid_len) == attention
+
+
 def test_bench_trains_the_library_and_prints_its_table(corpus_path):
     """One epoch of two configurations, no peer, in a subprocess."""
     command = [
@@ -80,17 +102,25 @@ def test_bench_trains_the_library_and_prints_its_table(corpus_path):
         command, cwd=ROOT, capture_output=True, text=True, timeout=900
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    # name, tokens/sec, wall s, loss/token, peak MiB (then the rounds)
+    # name, tokens/sec, per core, s/epoch, wall s, loss/token, peak MiB,
+    # MFLOP/token, GFLOP/s, efficiency (then the rounds)
     rows = re.findall(
-        r'^train_s2s \((\S+)\)\s+(\d+)\s+([\d.]+)\s+([\d.]+)'
-        r'\s+(\d+)\s',
+        r'^train_s2s \((\S+)\)' + r'\s+([\d.]+)' * 9 + '%',
         run.stdout,
         re.M,
     )
     assert [r[0] for r in rows] == ['default', 'chapter5'], run.stdout
-    for _, tokens, _, loss, peak_mib in rows:
-        assert int(tokens) > 0 and int(peak_mib) > 0
+    for _, tokens, per_core, epoch_s, wall, loss, peak_mib, *flops in rows:
+        assert float(tokens) > 0 and float(peak_mib) > 0
+        # pinned to one thread: per core is all of it; one epoch is the run
+        assert per_core == tokens and epoch_s == f'{float(wall):.1f}'
         assert 0 < float(loss) < 10  # one epoch from about log(vocabulary)
+        mflops, gflops, efficiency = map(float, flops)
+        # the chapter's model: about 0.1 MFLOP per token
+        assert 0.01 < mflops < 1 and gflops > 0 and 0 < efficiency < 100
+        assert abs(gflops - mflops * float(tokens) / 1e3) < 0.1 + gflops / 50
+    # the matrix product the efficiency is measured against
+    assert re.search(r'against [\d.]+ GFLOP/s, one thread', run.stdout)
     # without a peer there is no ratio to print, and none is printed
     assert 'speed:' not in run.stdout
     assert re.search(r'^train_s2s \(default\)\s+loss \d', run.stdout, re.M)
