@@ -113,7 +113,9 @@ def test_bench_trains_the_library_and_prints_its_table(corpus_path):
     for _, tokens, per_core, epoch_s, wall, loss, peak_mib, *flops in rows:
         assert float(tokens) > 0 and float(peak_mib) > 0
         # pinned to one thread: per core is all of it; one epoch is the run
-        assert per_core == tokens and epoch_s == f'{float(wall):.1f}'
+        assert per_core == tokens
+        # (each printed rounded: 0.449 s prints as 0.4 and as 0.45)
+        assert abs(float(epoch_s) - float(wall)) <= 0.06
         assert 0 < float(loss) < 10  # one epoch from about log(vocabulary)
         mflops, gflops, efficiency = map(float, flops)
         # the chapter's model: about 0.1 MFLOP per token
