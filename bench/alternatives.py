@@ -21,6 +21,8 @@ code it could be (bench/RESULTS.md has the figures):
   `ENVIRONMENT`: set before the library loads).
 """
 
+import os
+
 
 def broadcast():
     """Additive attention adds queries to keys by broadcasting."""
@@ -96,3 +98,17 @@ VARIANTS = {
     'softmax-loss': softmax_loss,
     **{name: environment_only for name in ENVIRONMENT},
 }
+
+
+def set_environment(config):
+    """Set the variables of `config`'s variants (`NAME+VARIANT+...`): call it
+    before the library loads."""
+    for variant in config.split('+')[1:]:
+        os.environ.update(ENVIRONMENT.get(variant, {}))
+
+
+def apply_variants(config):
+    """Apply `config`'s variants (`NAME+VARIANT+...`) once the library has
+    loaded."""
+    for variant in config.split('+')[1:]:
+        VARIANTS[variant]()

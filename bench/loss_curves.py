@@ -30,14 +30,12 @@ def train(job):
     sys.path.insert(0, HERE)
     import alternatives
 
-    for variant in config.split('+')[1:]:
-        os.environ.update(alternatives.ENVIRONMENT.get(variant, {}))
+    alternatives.set_environment(config)
     from seq2seq_attention import Seq2SeqConfig, build_seq2seq, set_seed
     import mxnet as mx
     from seq2seq_attention.training import train_s2s
 
-    for variant in config.split('+')[1:]:
-        alternatives.VARIANTS[variant]()
+    alternatives.apply_variants(config)
     data_options, train_options, cpu = train_speed.CONFIGS[config.split('+')[0]]
     assert cpu == 'portable', 'loss curves are compared on pinned kernels'
     set_seed(seed)

@@ -83,8 +83,7 @@ def main():
     config = args.configs
     import alternatives
 
-    for variant in config.split('+')[1:]:
-        os.environ.update(alternatives.ENVIRONMENT.get(variant, {}))
+    alternatives.set_environment(config)
     from seq2seq_attention import (
         BatchIterator,
         Seq2SeqConfig,
@@ -95,8 +94,7 @@ def main():
     from mxnet import profiler
     from seq2seq_attention.training import train_s2s
 
-    for variant in config.split('+')[1:]:
-        alternatives.VARIANTS[variant]()
+    alternatives.apply_variants(config)
     data_options, train_options, _ = train_speed.CONFIGS[config.split('+')[0]]
     size = train_speed.SIZES[args.size]
     set_seed(0)

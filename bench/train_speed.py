@@ -28,7 +28,7 @@ computes with), seconds per epoch, and the arithmetic efficiency: the
 model's matrix-product FLOPs per valid target token (`flops_per_token`, from
 its shapes and the data's lengths) times tokens/sec per core, divided by the
 single-thread throughput of a matrix product of the output layer's shape
-(`matmul_gflops`, measured in the same run, pinned as the library is). It
+(`run_matmul`, measured in the same run, pinned as the library is). It
 prints figures and asserts nothing. PyTorch is a benchmark-only dependency
 (bench/requirements.txt).
 
@@ -186,7 +186,8 @@ def flops_per_token(
 def run_matmul(size, epochs, tgt_vocab_size, results):
     """The single-thread GFLOP/s of a product of the output layer's shape:
     (batch x steps, hidden) by (hidden, vocabulary), the best of 5 timings of
-    10 products, kernels pinned as the library pins them."""
+    10 products, kernels pinned as the library pins them (`epochs`: unused,
+    the signature `measure` calls)."""
     import seq2seq_attention  # noqa: F401  (pins the kernels)
     import mxnet as mx
     from mxnet import np
@@ -339,7 +340,7 @@ def run_torch(size, epochs, data, results):
             name='d2l PyTorch' + (' (1 thread)' if data['threads'] else ''),
             wall=wall,
             threads=threads,
-            tokens=data["num_tokens"] * epochs,
+            tokens=data['num_tokens'] * epochs,
             epochs=epochs,
             loss=ref.evaluate_loss(
                 net, arrays, size['batch_size'], data['bos']
@@ -371,16 +372,12 @@ def run_library(size, epochs, config, results):
     sys.path.insert(0, HERE)
     import alternatives
 
-    for variant in config.split('+')[1:]:
-        os.environ.update(alternatives.ENVIRONMENT.get(variant, {}))
+    alternatives.set_environment(config)
     from seq2seq_attention import Seq2SeqConfig, build_seq2seq, set_seed
     import mxnet as mx
     from seq2seq_attention.training import evaluate_loss, train_s2s
 
-    for variant in config.split('+')[
-        1:
-    ]:  # measured alternatives (bench/alternatives.py)
-        alternatives.VARIANTS[variant]()
+    alternatives.apply_variants(config)  # measured alternatives
     set_seed(0)
     data_iter, eval_iter, src_vocab, tgt_vocab, num_tokens = _data(
         size, **data_options
@@ -424,12 +421,12 @@ def run_library(size, epochs, config, results):
 # chapter 5's (a few bucketed shapes, graphs sharing memory; `-auto`:
 # static_alloc left to train_s2s), bucketed by single tokens (`fine-buckets`:
 # many shapes, static_alloc left to train_s2s) or over the whole data
-# (`exact-buckets`: every batch but a few holds sources of one length and
-# targets within a token or two) to show what each is worth and costs, the
-# imperative one (hybridize=False), `-keep` variants where every
-# graph keeps its memory (static_alloc=True: what train_s2s chooses for the
-# chapter's few shapes with small score arrays, and not at chapter 5's size),
-# and `-native` twins with this CPU's own kernels
+# (`exact-buckets`: the whole data sorted by source, then target length, so
+# that nearly every batch holds sources of one length) to show what each is
+# worth and costs, the imperative one (hybridize=False), `-keep` variants
+# where every graph keeps its memory (static_alloc=True: what train_s2s
+# chooses for the chapter's few shapes with small score arrays, and not at
+# chapter 5's size), and `-native` twins with this CPU's own kernels
 CONFIGS = {
     'default': ({}, {}, 'portable'),
     'fastest': ({'bucket': 10}, {'static_alloc': True}, 'portable'),
