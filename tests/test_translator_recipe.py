@@ -1,0 +1,139 @@
+"""The long recipe, `scripts/translator.py`, on a small run of the corpus.
+
+Held-out sets that share no source sentence with the training pairs, the
+model kept being the one validation chose, and an interrupted run (a real
+Ctrl-C, in a child process) that resumes to the same numbers.
+"""
+
+import importlib.util
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from seq2seq_attention.checkpoint import load_checkpoint
+
+SCRIPT = Path(__file__).resolve().parents[1] / 'scripts' / 'translator.py'
+SMALL = ['--max-pairs', '6000', '--held-out', '40', '--test', '60',
+         '--epochs', '3', '--embed-size', '16', '--num-hiddens', '16',
+         '--num-layers', '1', '--beam', '2']  # fmt: skip
+
+
+def recipe_args(corpus_path, out):
+    """The small run's options, writing into directory `out`."""
+    return SMALL + ['--data', str(corpus_path), '--out', str(out / 'model'),
+                    '--results', str(out / 'scores.json')]  # fmt: skip
+
+
+def start(args):
+    """The recipe in a child process."""
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture(scope='module')
+def whole(corpus_path, tmp_path_factory):
+    """An uninterrupted small run: its directory and scores."""
+    out = tmp_path_factory.mktemp('whole')
+    run = start(recipe_args(corpus_path, out))
+    stdout, stderr = run.communicate(timeout=600)
+    assert run.returncode == 0, stderr[-3000:]
+    return out, json.loads((out / 'scores.json').read_text()), stdout
+
+
+def test_the_held_out_sets_share_no_source_with_training(corpus_path):
+    spec = importlib.util.spec_from_file_location('translator', SCRIPT)
+    translator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(translator)
+    args = translator.parse_args(SMALL + ['--data', str(corpus_path)])
+    train, valid, test = translator.corpus_splits(args)
+    sources = [{' '.join(s) for s, _ in split} for split in (train, valid)]
+    test_sources = [' '.join(s) for s, _ in test]
+    assert (len(valid), len(test)) == (40, 60)
+    assert len(set(test_sources)) == 60  # one pair per source sentence
+    assert not sources[0] & sources[1]
+    assert not set(test_sources) & (sources[0] | sources[1])
+    assert len(train) > 5000
+
+
+def test_the_model_kept_is_the_one_validation_chose(whole):
+    out, scores, stdout = whole
+    epochs = scores['epochs']
+    assert [e['epoch'] for e in epochs] == [1, 2, 3]
+    best = max(epochs, key=lambda e: e['valid_bleu'])  # the first best
+    assert scores['chosen_epoch'] == best['epoch']
+    model = load_checkpoint(out / 'model' / 'best.s2s')
+    assert model.info['epoch'] == best['epoch']
+    assert model.config.bidirectional and model.config.num_hiddens == 16
+    assert not (out / 'model' / 'training.state').exists()  # a finished run
+    for name in ('greedy', 'beam 2'):
+        test = scores['test'][name]
+        assert 0 <= test['BLEU']['score'] <= 100
+        assert test['BLEU']['half_width'] >= 0
+        assert 'nrefs:1' in test['BLEU']['signature']
+        assert sum(size for _, size in test['by_length'].values()) == 60
+        assert len(test['examples']) == 10
+    assert f"BLEU {scores['test']['greedy']['BLEU']['score']:.1f}" in stdout
+
+
+def test_an_interrupted_run_resumes_to_the_same_numbers(
+    corpus_path, tmp_path, whole
+):
+    args = recipe_args(corpus_path, tmp_path)
+    log = tmp_path / 'model' / 'validation.json'
+    run = start(args)
+    while not log.exists() and run.poll() is None:  # epoch 1 validated
+        time.sleep(0.01)
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=600)
+    assert run.returncode == 130, stderr[-3000:]
+    assert 'continue with the same options and --resume' in stderr
+    assert (tmp_path / 'model' / 'training.state').exists()
+    assert not (tmp_path / 'scores.json').exists()
+    # not without --resume: the interrupted run would be lost
+    again = subprocess.run([sys.executable, str(SCRIPT), *args],
+                           capture_output=True, text=True)  # fmt: skip
+    assert again.returncode != 0 and 'add --resume' in again.stderr
+    resumed = start(args + ['--resume'])
+    _, stderr = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, stderr[-3000:]
+    scores = json.loads((tmp_path / 'scores.json').read_text())
+    expected = whole[1]
+    for key in ('pairs', 'vocabulary', 'chosen_epoch', 'test'):
+        assert scores[key] == expected[key], key
+    assert [
+        (e['epoch'], e['loss'], e['valid_bleu']) for e in scores['epochs']
+    ] == [(e['epoch'], e['loss'], e['valid_bleu']) for e in expected['epochs']]
+    assert scores['command'] == expected['command'].replace(
+        str(whole[0]), str(tmp_path)
+    )
+    a = load_checkpoint(whole[0] / 'model' / 'best.s2s')
+    b = load_checkpoint(tmp_path / 'model' / 'best.s2s')
+    for p, q in zip(
+        a.net.collect_params().values(), b.net.collect_params().values()
+    ):
+        assert (p.data().asnumpy() == q.data().asnumpy()).all(), p.name
+
+
+def test_bad_options_are_refused_by_name(tmp_path):
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), '--epochs', '0', '--out', str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2 and '--epochs must be at least 1' in run.stderr
+    resume = subprocess.run(
+        [sys.executable, str(SCRIPT), '--resume', '--out', str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert resume.returncode != 0 and 'no training state' in resume.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
