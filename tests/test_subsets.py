@@ -1,11 +1,14 @@
 """Real sentences for experiments: frequent-word pairs, sets by length."""
 
+import collections
+
 import pytest
 
 from seq2seq_attention.subsets import (
     bucket_of,
     by_length,
     frequent_word_pairs,
+    joined_pairs,
     most_common,
 )
 
@@ -63,3 +66,33 @@ def test_by_length_says_which_bucket_is_short():
     pairs = [(['a'], ['x']), (['a', 'b', 'c'], ['y'])]
     with pytest.raises(ValueError, match='3-5: 1'):
         by_length(pairs, [(1, 2), (3, 5)], per_bucket=1 + 1)
+
+
+PAIRS = [([f's{i}', '.'], [f't{i}', 'x', '.']) for i in range(10)]
+
+
+def test_joined_pairs_join_whole_pairs_in_the_same_order_both_sides():
+    joined = joined_pairs(PAIRS, 300, max_parts=4, seed=3)
+    assert len(joined) == 300
+    counts = collections.Counter()
+    for src, tgt in joined:
+        parts = src[0::2]  # s3 . s7 . -> s3, s7
+        assert src == [t for p in parts for t in (p, '.')]
+        assert tgt == [t for p in parts for t in ('t' + p[1:], 'x', '.')]
+        assert len(set(parts)) == len(parts)  # distinct pairs
+        counts[len(parts)] += 1
+    assert sorted(counts) == [1, 2, 3, 4]  # every number of parts occurs
+    assert min(counts.values()) > 50  # drawn uniformly: about 75 each
+    assert joined_pairs(PAIRS, 300, 4, seed=3) == joined  # seeded
+    assert joined_pairs(PAIRS, 300, 4, seed=4) != joined
+    three = joined_pairs(PAIRS, 20, max_parts=3, min_parts=3)
+    assert {len(src) for src, _ in three} == {6}  # 3 parts of 2 tokens
+
+
+def test_joined_pairs_rejects_bad_arguments():
+    with pytest.raises(ValueError, match='num_joins'):
+        joined_pairs(PAIRS, 0)
+    with pytest.raises(ValueError, match='need as many distinct pairs, got 3'):
+        joined_pairs(PAIRS[:3], 5, max_parts=4)
+    with pytest.raises(ValueError, match='max_parts'):
+        joined_pairs(PAIRS, 5, max_parts=2, min_parts=3)

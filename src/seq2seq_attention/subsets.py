@@ -1,12 +1,16 @@
 """Real sentences for experiments: frequent-word pairs, sets by length.
 
 The corpus's sentences run from one word to dozens, over tens of thousands of
-words. Chapters 5 and 6 train in minutes on a CPU, so they keep the pairs
+words. Chapters 5 to 7 train in minutes on a CPU, so they keep the pairs
 made only of each language's commonest words (`frequent_word_pairs`), and
 judge on held-out sets with as many short as long sentences
 (`by_length`): long sentences are rare, and a random sample would hold few.
+Chapter 7 makes long inputs of real language by joining pairs end to end
+(`joined_pairs`).
 """
 import collections
+
+import numpy as onp
 
 from .checks import check_int, check_same_length
 
@@ -63,3 +67,27 @@ def by_length(pairs, buckets, per_bucket, exclude=()):
         raise ValueError(f'{per_bucket} pairs per bucket asked for, but the '
                          f'buckets hold only {", ".join(short)}')
     return [pair for bucket in chosen for pair in bucket]
+
+
+def joined_pairs(pairs, num_joins, max_parts=4, min_parts=1, seed=0):
+    """`num_joins` pairs, each made of `min_parts` to `max_parts` of `pairs`.
+
+    Each join draws its number of parts uniformly, then that many distinct
+    pairs; their sources are joined end to end, and their targets in the same
+    order: long inputs of real words in real word order, with a known
+    translation. Joins of held-out pairs hold no training sentence.
+    """
+    num_joins = check_int('num_joins', num_joins, low=1)
+    min_parts = check_int('min_parts', min_parts, low=1)
+    max_parts = check_int('max_parts', max_parts, low=min_parts)
+    if len(pairs) < max_parts:
+        raise ValueError(f'joins of up to {max_parts} parts need as many '
+                         f'distinct pairs, got {len(pairs)}')
+    rng = onp.random.RandomState(seed)
+    joined = []
+    for _ in range(num_joins):
+        num_parts = rng.randint(min_parts, max_parts + 1)
+        parts = rng.choice(len(pairs), num_parts, replace=False)
+        joined.append(([token for i in parts for token in pairs[i][0]],
+                       [token for i in parts for token in pairs[i][1]]))
+    return joined
