@@ -60,7 +60,7 @@ def parse_args(argv=None):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
-    add('--epochs', type=int, default=7)
+    add('--epochs', type=int, default=4)
     add('--embed-size', type=int, default=128)
     add('--num-hiddens', type=int, default=128)
     add('--num-layers', type=int, default=2)
