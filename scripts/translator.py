@@ -29,6 +29,7 @@ import sys
 import time
 
 import seq2seq_attention  # noqa: F401  (first: it readies MXNet)
+from mxnet import npx
 
 from seq2seq_attention import (
     build_seq2seq,
@@ -331,20 +332,22 @@ def main(argv=None):
         f'{len(test)} test sentences',
         flush=True,
     )
-    try:
+    try:  # the training state stays until the scores are written
         log, history, src_size, tgt_size = train(
             args, train_pairs, valid, best_path, log_path, state_file
         )
+        testing = time.perf_counter()
+        epoch, results = evaluate(best_path, test, args.beam)
+        testing = time.perf_counter() - testing
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C is enough
+        npx.waitall()  # MXNet's queued work done before the process ends
         print(
             f'interrupted: the state after the last whole epoch is in '
             f'{args.out}; continue with the same options and --resume',
             file=sys.stderr,
         )
         sys.exit(130)
-    testing = time.perf_counter()
-    epoch, results = evaluate(best_path, test, args.beam)
-    testing = time.perf_counter() - testing
     command = ' '.join(['scripts/translator.py'] + (argv or sys.argv[1:]))
     write_json(
         args.results,

@@ -57,7 +57,9 @@ def corpus_scores(hypotheses, references, n_bootstrap=1000):
                                     n_bootstrap=n_bootstrap)
         # sacrebleu 2.x keeps the half-width only in `_ci` (its printed
         # form shows it as "± ..."); tests/test_metrics.py checks its meaning
-        scores[name] = (score.score, score._ci, str(metric.get_signature()))
+        # (a NumPy scalar under NumPy 2: made a float, for JSON too)
+        scores[name] = (float(score.score), float(score._ci),
+                        str(metric.get_signature()))
     return scores
 
 
