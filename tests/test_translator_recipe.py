@@ -1,12 +1,13 @@
 """The long recipe, `scripts/translator.py`, on a small run of the corpus.
 
 Held-out sets that share no source sentence with the training pairs, the
-model kept being the one validation chose, and an interrupted run (a real
-Ctrl-C, in a child process) that resumes to the same numbers.
+model kept being the one validation chose, Ctrl-C held back while an epoch is
+logged, and an interrupted run that resumes to the same numbers.
 """
 
 import importlib.util
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -49,10 +50,16 @@ def whole(corpus_path, tmp_path_factory):
     return out, json.loads((out / 'scores.json').read_text()), stdout
 
 
-def test_the_held_out_sets_share_no_source_with_training(corpus_path):
+def load_script():
+    """scripts/translator.py as a module."""
     spec = importlib.util.spec_from_file_location('translator', SCRIPT)
     translator = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(translator)
+    return translator
+
+
+def test_the_held_out_sets_share_no_source_with_training(corpus_path):
+    translator = load_script()
     args = translator.parse_args(SMALL + ['--data', str(corpus_path)])
     train, valid, test = translator.corpus_splits(args)
     sources = [{' '.join(s) for s, _ in split} for split in (train, valid)]
@@ -84,23 +91,42 @@ def test_the_model_kept_is_the_one_validation_chose(whole):
     assert f"BLEU {scores['test']['greedy']['BLEU']['score']:.1f}" in stdout
 
 
+def test_ctrl_c_is_held_back_until_the_block_ends():
+    translator = load_script()
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with translator.interrupt_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)  # Python would have raised it by now
+            done.append('the block finished')
+    assert done == ['the block finished']
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_an_interrupted_run_resumes_to_the_same_numbers(
-    corpus_path, tmp_path, whole
+    corpus_path, tmp_path, whole, monkeypatch, capsys
 ):
+    from seq2seq_attention import training
+
     args = recipe_args(corpus_path, tmp_path)
-    log = tmp_path / 'model' / 'validation.json'
-    run = start(args)
-    while not log.exists() and run.poll() is None:  # epoch 1 validated
-        time.sleep(0.01)
-    # Ctrl-C until it stops: Python drops a KeyboardInterrupt raised where
-    # it cannot propagate (say, in an array's __del__), as a user would
-    # press again
-    while run.poll() is None:
-        run.send_signal(signal.SIGINT)
-        time.sleep(0.05)
-    _, stderr = run.communicate(timeout=600)
-    assert run.returncode == 130, stderr[-3000:]
-    assert 'continue with the same options and --resume' in stderr
+    translator = load_script()
+    train_epoch, calls = training.train_epoch, []
+
+    def interrupted_in_epoch_two(*a, **kw):
+        """Ctrl-C in epoch 2, after epoch 1's state, model and log are kept."""
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return train_epoch(*a, **kw)
+
+    with monkeypatch.context() as m:
+        m.setattr(training, 'train_epoch', interrupted_in_epoch_two)
+        with pytest.raises(SystemExit) as stopped:
+            translator.main(args)
+    assert stopped.value.code == 130
+    assert 'continue with the same options and --resume' in (
+        capsys.readouterr().err
+    )
     assert (tmp_path / 'model' / 'training.state').exists()
     assert not (tmp_path / 'scores.json').exists()
     # not without --resume: the interrupted run would be lost
