@@ -263,7 +263,7 @@ def train(args, train_pairs, valid, best_path, log_path, state_file):
     return log, history, len(src_vocab), len(tgt_vocab)
 
 
-def by_length(test, translations, references):
+def bleu_by_length(test, translations, references):
     """Corpus BLEU of each source-length bucket: `{bucket: [BLEU, size]}`."""
     scores = {}
     for b, (lo, hi) in enumerate(BUCKETS):
@@ -311,7 +311,7 @@ def evaluate(best_path, test, beam):
                 metric: dict(score=s, half_width=h, signature=sig)
                 for metric, (s, h, sig) in scores.items()
             },
-            by_length=by_length(test, translations, test_ref),
+            by_length=bleu_by_length(test, translations, test_ref),
             examples=[
                 dict(source=s, reference=r, translation=t)
                 for s, r, t in list(zip(test_src, test_ref, translations))[:10]
