@@ -45,6 +45,7 @@ from seq2seq_attention.data import build_data_iter
 from seq2seq_attention.decoding import beam_search_batch, translate_batch
 from seq2seq_attention.metrics import corpus_bleu, corpus_scores
 from seq2seq_attention.models import Seq2SeqConfig
+from seq2seq_attention.resume import check_state_file
 from seq2seq_attention.subsets import bucket_of
 from seq2seq_attention.training import train_s2s
 from seq2seq_attention.utils import write_atomically
@@ -174,20 +175,6 @@ def interrupt_deferred():
         signal.signal(signal.SIGINT, previous)
     if pressed:
         raise KeyboardInterrupt
-
-
-def check_state(args, state_file):
-    """Refuse to overwrite an interrupted run, or to resume none."""
-    if args.resume and not os.path.exists(state_file):
-        sys.exit(
-            f'--resume: no training state at {state_file} (it is '
-            f'removed when a run ends)'
-        )
-    if not args.resume and os.path.exists(state_file):
-        sys.exit(
-            f'{state_file} exists: a run was interrupted; add --resume '
-            f'to continue it, or delete {args.out}'
-        )
 
 
 def train(args, train_pairs, valid, best_path, log_path, state_file):
@@ -325,7 +312,10 @@ def main(argv=None):
     best_path = os.path.join(args.out, 'best.s2s')
     log_path = os.path.join(args.out, 'validation.json')
     state_file = os.path.join(args.out, 'training.state')
-    check_state(args, state_file)
+    try:
+        check_state_file(state_file, args.resume, f'delete {args.out}')
+    except ValueError as error:
+        sys.exit(str(error))
     train_pairs, valid, test = corpus_splits(args)
     print(
         f'{len(train_pairs)} training pairs, {len(valid)} validation and '

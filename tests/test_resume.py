@@ -9,7 +9,7 @@ import pytest
 
 from conftest import CPU, tiny_config, tiny_data
 from seq2seq_attention import build_seq2seq, set_seed
-from seq2seq_attention.resume import TrainingStateError
+from seq2seq_attention.resume import TrainingStateError, check_state_file
 from seq2seq_attention.training import train_s2s
 
 
@@ -99,3 +99,18 @@ def test_a_state_of_another_run_is_refused_and_names_the_difference(tmp_path):
     state.write_bytes(b'not a zip')
     with pytest.raises(TrainingStateError, match='not a readable'):
         run(state, 4)
+
+
+def test_a_run_neither_resumes_nothing_nor_overwrites_a_state(tmp_path):
+    state_file = str(tmp_path / 'run.state')
+    check_state_file(state_file, resume=False, restart='delete it')
+    with pytest.raises(ValueError, match='--resume: no training state at'):
+        check_state_file(state_file, resume=True, restart='delete it')
+    open(state_file, 'wb').close()
+    check_state_file(state_file, resume=True, restart='delete it')
+    with pytest.raises(
+        ValueError,
+        match=r'run.state exists: a run was interrupted; add --resume to '
+        r'continue it, or delete it',
+    ):
+        check_state_file(state_file, resume=False, restart='delete it')

@@ -18,6 +18,7 @@ from .decoding import beam_search_batch, translate_batch
 from .experiment import train_model
 from .metrics import bleu
 from .models import ATTENTIONS, DECODERS
+from .resume import check_state_file
 from .text import preprocess_nmt, tokenize_nmt
 from .utils import try_all_gpus
 
@@ -76,13 +77,7 @@ def _state_file(args):
                              'continue')
         return None
     state_file = args.save + '.state'
-    if args.resume and not os.path.exists(state_file):
-        raise ValueError(f'--resume: no training state at {state_file} '
-                         f'(it is removed when a run ends)')
-    if not args.resume and os.path.exists(state_file):
-        raise ValueError(f'{state_file} exists: a run of train --save '
-                         f'{args.save} was interrupted; add --resume to '
-                         f'continue it, or delete the file')
+    check_state_file(state_file, args.resume, 'delete the file')
     return state_file
 
 

@@ -27,6 +27,20 @@ class TrainingStateError(ValueError):
     """A training state file is unreadable or does not fit the run."""
 
 
+def check_state_file(state_file, resume, restart):
+    """Refuse to resume a run that left no state, or to overwrite one.
+
+    `restart` tells the reader how to start afresh instead (for example
+    'delete the file').
+    """
+    if resume and not os.path.exists(state_file):
+        raise ValueError(f'--resume: no training state at {state_file} '
+                         f'(it is removed when a run ends)')
+    if not resume and os.path.exists(state_file):
+        raise ValueError(f'{state_file} exists: a run was interrupted; add '
+                         f'--resume to continue it, or {restart}')
+
+
 def save_training_state(path, net, optimizer, history, settings):
     """Write the parameters, Adam's state, the losses, NumPy's random state."""
     kind, keys, position, has_gauss, cached = onp.random.get_state()
