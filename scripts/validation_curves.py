@@ -36,6 +36,7 @@ from seq2seq_attention.metrics import alignment_correlation, corpus_bleu
 from seq2seq_attention.models import Seq2SeqConfig
 from seq2seq_attention.subsets import by_length, frequent_word_pairs
 from seq2seq_attention.training import train_s2s
+from seq2seq_attention.utils import write_atomically
 
 BUCKETS = [(1, 5), (6, 8), (9, 11), (12, 19)]
 OUT = os.path.join(
@@ -142,18 +143,15 @@ def main():
     ]
     start = time.perf_counter()
     runs = run_in_processes(importable_curve, jobs)
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    tmp = OUT + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(
-            dict(
-                command='.venv/bin/python scripts/validation_curves.py',
-                runs=runs,
-            ),
-            f,
-            indent=1,
-        )
-    os.replace(tmp, OUT)  # never a half-written file
+    result = dict(
+        command='.venv/bin/python scripts/validation_curves.py', runs=runs
+    )
+
+    def write(tmp):
+        with open(tmp, 'w') as f:
+            json.dump(result, f, indent=1)
+
+    write_atomically(OUT, write)  # never a half-written file
     for run in runs:
         last = run['points'][-1]
         print(
