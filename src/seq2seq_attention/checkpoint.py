@@ -45,6 +45,16 @@ def save_checkpoint(path, net, config, src_vocab, tgt_vocab, info=None):
             'src_vocab': list(src_vocab.idx_to_token),
             'tgt_vocab': list(tgt_vocab.idx_to_token)}
 
+    return write_model_zip(path, net, meta)
+
+
+def write_model_zip(path, net, meta, entries=None):
+    """Write a zip of `meta.json`, `net`'s `model.params` and `entries`.
+
+    `entries` maps further file names to their bytes. The zip is written
+    under a temporary name and renamed when complete (`write_atomically`).
+    Checkpoints and training states (`resume`) are such files.
+    """
     def write(tmp):
         with tempfile.TemporaryDirectory() as tmpdir:
             params_file = os.path.join(tmpdir, 'model.params')
@@ -52,16 +62,32 @@ def save_checkpoint(path, net, config, src_vocab, tgt_vocab, info=None):
             with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_DEFLATED) as zf:
                 zf.writestr('meta.json', json.dumps(meta, indent=1))
                 zf.write(params_file, 'model.params')
+                for name, data in (entries or {}).items():
+                    zf.writestr(name, data)
     return write_atomically(path, write)
+
+
+#: what reading a damaged or foreign model zip can raise
+UNREADABLE = (OSError, KeyError, ValueError, zipfile.BadZipFile)
+
+
+def read_model_zip(path, tmpdir, names=()):
+    """A model zip's meta, its parameter file (put in `tmpdir`), `names`.
+
+    Returns `(meta, params_file, {name: bytes})`; raises one of `UNREADABLE`
+    if the file is not such a zip.
+    """
+    with zipfile.ZipFile(path) as zf:
+        meta = json.loads(zf.read('meta.json'))
+        params_file = zf.extract('model.params', tmpdir)
+        return meta, params_file, {name: zf.read(name) for name in names}
 
 
 def _read(path, tmpdir):
     """Read a checkpoint: its meta and its parameter file, put in `tmpdir`."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            meta = json.loads(zf.read('meta.json'))
-            params_file = zf.extract('model.params', tmpdir)
-    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as e:
+        meta, params_file, _ = read_model_zip(path, tmpdir)
+    except UNREADABLE as e:
         raise CheckpointError(
             f'{path}: not a readable checkpoint ({e})') from None
     if not isinstance(meta, dict):

@@ -10,15 +10,13 @@ MXNet's generator, whose state MXNet cannot save: with a state file each epoch
 first reseeds it from NumPy's, so that a resumed run draws the same masks.
 """
 import io
-import json
 import os
 import tempfile
-import zipfile
 
 import mxnet as mx
 import numpy as onp
 
-from .utils import write_atomically
+from .checkpoint import UNREADABLE, read_model_zip, write_model_zip
 
 FORMAT_VERSION = 1
 
@@ -51,28 +49,20 @@ def save_training_state(path, net, optimizer, history, settings):
             'numpy_random': [kind, keys.tolist(), int(position),
                              int(has_gauss), float(cached)]}
 
-    def write(tmp):
-        with tempfile.TemporaryDirectory() as tmpdir:
-            params_file = os.path.join(tmpdir, 'model.params')
-            net.save_parameters(params_file)
-            moments = io.BytesIO()
-            onp.savez(moments, *mean, *var)
-            with zipfile.ZipFile(tmp, 'w') as zf:
-                zf.writestr('meta.json', json.dumps(meta))
-                zf.write(params_file, 'model.params')
-                zf.writestr('adam.npz', moments.getvalue())
-    return write_atomically(path, write)
+    moments = io.BytesIO()
+    onp.savez(moments, *mean, *var)
+    return write_model_zip(path, net, meta,
+                           {'adam.npz': moments.getvalue()})
 
 
 def _read(path, tmpdir):
     """The meta, the parameter file (put in `tmpdir`) and Adam's arrays."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            meta = json.loads(zf.read('meta.json'))
-            params_file = zf.extract('model.params', tmpdir)
-            with onp.load(io.BytesIO(zf.read('adam.npz'))) as npz:
-                arrays = [npz[f'arr_{i}'] for i in range(len(npz.files))]
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        meta, params_file, entries = read_model_zip(path, tmpdir,
+                                                    ['adam.npz'])
+        with onp.load(io.BytesIO(entries['adam.npz'])) as npz:
+            arrays = [npz[f'arr_{i}'] for i in range(len(npz.files))]
+    except UNREADABLE as e:
         raise TrainingStateError(
             f'{path}: not a readable training state ({e})') from None
     if (not isinstance(meta, dict)
