@@ -614,6 +614,18 @@ def test_build_has_index_and_a_page_per_chapter(html_dir):
     assert not missing, f'pages missing from the build: {missing}'
 
 
+def test_every_directive_is_rendered_not_shown_as_text(html_dir):
+    """No page shows a directive's fence as text (a backtick in a fenced
+    directive's title, say, makes MyST read it as a paragraph)."""
+    shown = {
+        path.name: re.findall(r'(?:```|:::)\{\w+\}[^<\n]{0,40}', text)
+        for path in sorted(html_dir.glob('**/*.html'))
+        for text in [path.read_text(encoding='utf-8')]
+    }
+    shown = {name: found for name, found in shown.items() if found}
+    assert not shown, f'directives shown as text: {shown}'
+
+
 @pytest.mark.parametrize('docname', CHAPTERS, ids=CHAPTER_IDS)
 def test_first_code_cell_installs_from_the_repository_in_colab(docname):
     """A chapter's first code cell installs from _config.yml's
