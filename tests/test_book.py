@@ -626,6 +626,33 @@ def test_every_directive_is_rendered_not_shown_as_text(html_dir):
     assert not shown, f'directives shown as text: {shown}'
 
 
+def test_files_a_chapter_fetches_in_colab_are_in_the_repository():
+    """A chapter opened alone in Colab fetches its data files from the
+    repository's branch (`REPO` with raw.githubusercontent.com): each such
+    path must be a file git tracks, at the path the chapter reads locally."""
+    fetched = re.compile(r"\+ '/(\w+)/(book/[\w./-]+)'")
+    local = re.compile(r"^path = '([\w./-]+)'", re.M)
+    found = 0
+    for docname in CHAPTERS:
+        for cell in nbformat.read(ROOT / f'{docname}.ipynb', 4).cells:
+            if 'raw.githubusercontent.com' not in cell.source:
+                continue
+            ((branch, path),) = fetched.findall(cell.source)
+            assert branch == CONFIG['repository']['branch'], cell.source
+            # read beside the chapter, or fetched from the same place
+            assert [f'book/{p}' for p in local.findall(cell.source)] == [
+                path
+            ], cell.source
+            tracked = subprocess.run(
+                ['git', 'ls-files', '--error-unmatch', path],
+                cwd=ROOT,
+                capture_output=True,
+            )
+            assert tracked.returncode == 0, f'{path}: not tracked by git'
+            found += 1
+    assert found >= 2  # chapter 6's validation curves and recipe scores
+
+
 @pytest.mark.parametrize('docname', CHAPTERS, ids=CHAPTER_IDS)
 def test_first_code_cell_installs_from_the_repository_in_colab(docname):
     """A chapter's first code cell installs from _config.yml's
