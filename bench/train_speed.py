@@ -85,9 +85,15 @@ SIZES = {
 NUM_LAYERS = 2
 
 
-def _data(size, bucket=False, length_step=1):
+def _data(size, bucket=False, length_step=1, token_batches=False):
     """The pairs of `size`: the library's batches and a
-    fixed-order copy for evaluation."""
+    fixed-order copy for evaluation.
+
+    `token_batches`: bench/token_batches.py's batches of as many tokens as
+    the size's batch of sentences holds on average (its batch size times the
+    mean of each pair's longer side), so that an epoch takes about as many
+    updates.
+    """
     from seq2seq_attention import (
         BatchIterator,
         build_data_iter,
@@ -129,6 +135,15 @@ def _data(size, bucket=False, length_step=1):
             num_steps,
             bucket=bucket,
             length_step=length_step,
+        )
+    if token_batches:
+        from token_batches import TokenBatches
+
+        _, X_valid_len, _, Y_valid_len = data_iter.arrays
+        longer = (X_valid_len > Y_valid_len) * (X_valid_len - Y_valid_len)
+        mean_longer = float((Y_valid_len + longer).mean())
+        data_iter = TokenBatches(
+            data_iter.arrays, round(batch_size * mean_longer)
         )
     eval_iter = BatchIterator(data_iter.arrays, batch_size, shuffle=False)
     num_tokens = float(
@@ -422,9 +437,10 @@ def run_library(size, epochs, config, results):
 # static_alloc left to train_s2s), bucketed by single tokens (`fine-buckets`:
 # many shapes, static_alloc left to train_s2s) or over the whole data
 # (`exact-buckets`: the whole data sorted by source, then target length, so
-# that nearly every batch holds sources of one length) to show what each is
-# worth and costs, the imperative one (hybridize=False), `-keep` variants
-# where every graph keeps its memory (static_alloc=True: what train_s2s
+# that nearly every batch holds sources of one length), batches of about
+# equal token counts (`token-batches`, bench/token_batches.py) to show what
+# each is worth and costs, the imperative one (hybridize=False), `-keep`
+# variants where every graph keeps its memory (static_alloc=True: what train_s2s
 # chooses for the chapter's few shapes with small score arrays, and not at
 # chapter 5's size), and `-native` twins with this CPU's own kernels
 CONFIGS = {
@@ -445,6 +461,7 @@ CONFIGS = {
     ),
     'fine-buckets': ({'bucket': 4, 'length_step': 1}, {}, 'portable'),
     'exact-buckets': ({'bucket': 10**9, 'length_step': 1}, {}, 'portable'),
+    'token-batches': ({'token_batches': True}, {}, 'portable'),
     'imperative': ({}, {'hybridize': False}, 'portable'),
 }
 CONFIGS.update(

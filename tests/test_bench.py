@@ -126,3 +126,84 @@ def test_bench_trains_the_library_and_prints_its_table(corpus_path):
     # without a peer there is no ratio to print, and none is printed
     assert 'speed:' not in run.stdout
     assert re.search(r'^train_s2s \(default\)\s+loss \d', run.stdout, re.M)
+
+
+def token_batches():
+    """bench/token_batches.py's class (it loads the library)."""
+    sys.path.insert(0, BENCH)
+    from token_batches import TokenBatches
+
+    return TokenBatches
+
+
+def test_token_batches_hold_about_max_tokens_of_equal_length_sentences():
+    import numpy as onp
+    from seq2seq_attention import Batches, BatchIterator, set_seed
+    from test_batching import bucket_data
+
+    arrays = bucket_data(num=200)
+    data_iter = token_batches()(arrays, 24)
+    lengths = onp.stack([arrays[1].asnumpy(), arrays[3].asnumpy()], 1)
+    set_seed(2)
+    epochs = [list(data_iter) for _ in range(2)]
+    for batches in epochs:
+        assert isinstance(data_iter, Batches)
+        assert len(batches) == len(data_iter)
+        # the sizes are those listed (the batches' order is shuffled)
+        assert sorted(len(b[0]) for b in batches) == sorted(
+            data_iter.batch_sizes()
+        )
+        seen = []
+        for X, X_valid_len, Y, Y_valid_len in batches:
+            longest = max(int(X_valid_len.max()), int(Y_valid_len.max()))
+            # within the budget, and cut to the longest sentences
+            assert len(X) * longest <= 24
+            assert X.shape[1] == int(X_valid_len.max())
+            assert Y.shape[1] == int(Y_valid_len.max())
+            seen += list(zip(X_valid_len.tolist(), Y_valid_len.tolist()))
+        # every example once
+        assert sorted(seen) == sorted(map(tuple, lengths.tolist()))
+    # a fresh random order of the examples of equal lengths each epoch
+    assert [b[0].asnumpy().tolist() for b in epochs[0]] != [
+        b[0].asnumpy().tolist() for b in epochs[1]
+    ]
+    # greedy: no batch could have taken the next sentence in sorted order
+    assert len(data_iter) < len(BatchIterator(arrays, 3))
+
+
+def test_token_batches_weigh_alike_where_sentence_batches_do_not():
+    """Sorted batches of equal sentence counts hold few tokens when short."""
+    from seq2seq_attention import BatchIterator, set_seed
+    from test_batching import bucket_data
+
+    arrays = bucket_data(num=400, seed=4)
+
+    def tokens(batches):
+        # each batch's sentences times its longest sentence, sorted
+        return sorted(
+            len(X) * max(int(X_valid_len.max()), int(Y_valid_len.max()))
+            for X, X_valid_len, Y, Y_valid_len in batches
+        )
+
+    set_seed(0)
+    by_sentences = tokens(BatchIterator(arrays, 8, bucket=10**9))
+    by_tokens = tokens(token_batches()(arrays, 40))
+    # the shortest batches of sentences hold a quarter of the longest's
+    # tokens or less; batches of tokens all hold from 30 to 40
+    assert by_sentences[0] * 4 <= by_sentences[-1]
+    assert 30 <= by_tokens[0] and by_tokens[-1] <= 40
+
+
+def test_token_batches_refuse_a_budget_below_the_longest_sentence():
+    import pytest
+    from test_batching import bucket_data
+
+    arrays = bucket_data()
+    with pytest.raises(
+        ValueError, match='max_tokens=5 cannot hold a sentence of 8 tokens'
+    ):
+        token_batches()(arrays, 5)
+    with pytest.raises(ValueError, match='max_tokens'):
+        token_batches()(arrays, 0)
+    with pytest.raises(ValueError, match=r'needs arrays \(X, X_valid_len'):
+        token_batches()(arrays[:2], 20)
