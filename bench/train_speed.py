@@ -139,9 +139,10 @@ def _data(size, bucket=False, length_step=1, token_batches=False):
     if token_batches:
         from token_batches import TokenBatches
 
+        from mxnet import np
+
         _, X_valid_len, _, Y_valid_len = data_iter.arrays
-        longer = (X_valid_len > Y_valid_len) * (X_valid_len - Y_valid_len)
-        mean_longer = float((Y_valid_len + longer).mean())
+        mean_longer = float(np.maximum(X_valid_len, Y_valid_len).mean())
         data_iter = TokenBatches(
             data_iter.arrays, round(batch_size * mean_longer)
         )
