@@ -8,6 +8,8 @@ the batches). Started again with the same path, it continues from there and
 ends with the same numbers as a run that was never stopped. Dropout draws from
 MXNet's generator, whose state MXNet cannot save: with a state file each epoch
 first reseeds it from NumPy's, so that a resumed run draws the same masks.
+The workers of a distributed run (`distributed.py`) all continue from the file
+that worker 0 writes (on several machines, on storage that they share).
 """
 import io
 import os
@@ -117,13 +119,18 @@ class TrainingState:
     """A run's state in a file: saved after every epoch, resumed from."""
 
     def __init__(self, path, net, optimizer, data_iter, lr, clip_theta):
-        if optimizer.distributed:
-            raise ValueError('state_file: a distributed run cannot be resumed')
         self.path, self.net, self.optimizer = path, net, optimizer
+        # Workers of a distributed kvstore hold the same state (the summed
+        # gradients update each): all read the file, worker 0 writes it.
+        self.writes = (not optimizer.distributed
+                       or optimizer.kvstore.rank == 0)
+        # the examples of all workers' shares
+        examples = optimizer.sum_over_workers(
+            mx.np.array([sum(data_iter.batch_sizes()), 0]))
         # what a state file must have been trained with to be continued
         self.settings = {'lr': lr, 'clip_theta': clip_theta,
                          'batches': len(data_iter),
-                         'examples': int(sum(data_iter.batch_sizes()))}
+                         'examples': int(examples[0])}
 
     def start(self, history, num_epochs):
         """Resume from the file if there is one; the number of epochs done."""
@@ -136,6 +143,7 @@ class TrainingState:
 
     def epoch_done(self, history):
         """Save the state after an epoch; seed the next epoch's dropout."""
-        save_training_state(self.path, self.net, self.optimizer, history,
-                            self.settings)
+        if self.writes:
+            save_training_state(self.path, self.net, self.optimizer, history,
+                                self.settings)
         reseed_mxnet()
