@@ -17,7 +17,9 @@ writes translator/best.s2s (the chosen model: `seq2seq-attention translate
 which the README and chapter 6 quote). The training state is kept in
 translator/ after every epoch: an interrupted run (Ctrl-C) continues with
 --resume to the same numbers. The defaults are the recipe; the other options
-exist for a smaller run (the tests use them).
+exist for a smaller run (the tests use them), and --workers 2 trains on both
+cores of a machine like this one (`distributed.py`: each worker computes half
+of every batch's gradient; worker 0 validates, keeps the files and tests).
 """
 
 import argparse
@@ -29,9 +31,11 @@ import sys
 import time
 
 import seq2seq_attention  # noqa: F401  (first: it readies MXNet)
+import mxnet as mx
 from mxnet import npx
 
 from seq2seq_attention import (
+    ShardedBatches,
     build_seq2seq,
     preprocess_nmt,
     read_data_nmt,
@@ -43,6 +47,11 @@ from seq2seq_attention import (
 from seq2seq_attention.checkpoint import load_checkpoint, save_checkpoint
 from seq2seq_attention.data import build_data_iter
 from seq2seq_attention.decoding import beam_search_batch, translate_batch
+from seq2seq_attention.distributed import (
+    is_worker,
+    launch_local,
+    worker_main,
+)
 from seq2seq_attention.metrics import corpus_bleu, corpus_scores
 from seq2seq_attention.models import Seq2SeqConfig
 from seq2seq_attention.resume import check_state_file
@@ -74,6 +83,12 @@ def parse_args(argv=None):
     add('--beam', type=int, default=4, help='beam width (alpha 0.75)')
     add('--max-pairs', type=int, help='the corpus\'s first pairs only')
     add('--seed', type=int, default=0)
+    add(
+        '--workers',
+        type=int,
+        default=1,
+        help='processes training one model together (one core each)',
+    )
     add('--data', help='fra-eng.zip (default: $FRA_ENG_ZIP, data/, download)')
     add(
         '--out',
@@ -100,6 +115,7 @@ def parse_args(argv=None):
         'held_out',
         'test',
         'beam',
+        'workers',
     ):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be at least 1')
@@ -177,8 +193,12 @@ def interrupt_deferred():
         raise KeyboardInterrupt
 
 
-def train(args, train_pairs, valid, best_path, log_path, state_file):
-    """Train, validating every epoch and keeping the best model; its log."""
+def train(args, train_pairs, valid, best_path, log_path, state_file, kv):
+    """Train, validating every epoch and keeping the best model; its log.
+
+    With a distributed kvstore `kv`, this worker trains on its share of every
+    batch, and only worker 0 validates and writes.
+    """
     valid_src, valid_ref = joined(valid)
     set_seed(args.seed)
     data_iter, src_vocab, tgt_vocab = build_data_iter(
@@ -202,9 +222,13 @@ def train(args, train_pairs, valid, best_path, log_path, state_file):
     net = build_seq2seq(config)
     log = read_log(log_path, args.resume)
     last = time.perf_counter()
+    if kv is not None:
+        data_iter = ShardedBatches(data_iter, kv.rank, kv.num_workers)
 
     def progress(epoch, loss):
         nonlocal last
+        if kv is not None and kv.rank > 0:
+            return
         # the epoch's training state is saved: it is validated, its model
         # kept if the best, its line logged before a Ctrl-C stops the run
         with interrupt_deferred():
@@ -244,6 +268,7 @@ def train(args, train_pairs, valid, best_path, log_path, state_file):
         tgt_vocab,
         try_gpu(),
         static_alloc=False,
+        kvstore=kv,
         progress=progress,
         state_file=state_file,
     )
@@ -312,25 +337,37 @@ def main(argv=None):
     best_path = os.path.join(args.out, 'best.s2s')
     log_path = os.path.join(args.out, 'validation.json')
     state_file = os.path.join(args.out, 'training.state')
-    try:
-        check_state_file(state_file, args.resume, f'delete {args.out}')
-    except ValueError as error:
-        sys.exit(str(error))
+    argv = sys.argv[1:] if argv is None else argv
+    if not is_worker():  # the workers were started after this check
+        try:
+            check_state_file(state_file, args.resume, f'delete {args.out}')
+        except ValueError as error:
+            sys.exit(str(error))
+        if args.workers > 1:  # this process only starts and waits for them
+            command = [sys.executable, os.path.abspath(__file__), *argv]
+            sys.exit(launch_local(command, args.workers))
+    kv = mx.kv.create('dist_sync') if is_worker() else None
+    first = kv is None or kv.rank == 0  # the worker that validates and writes
     train_pairs, valid, test = corpus_splits(args)
-    print(
-        f'{len(train_pairs)} training pairs, {len(valid)} validation and '
-        f'{len(test)} test sentences',
-        flush=True,
-    )
+    if first:
+        print(
+            f'{len(train_pairs)} training pairs, {len(valid)} validation and '
+            f'{len(test)} test sentences',
+            flush=True,
+        )
     try:  # the training state stays until the scores are written
         log, history, src_size, tgt_size = train(
-            args, train_pairs, valid, best_path, log_path, state_file
+            args, train_pairs, valid, best_path, log_path, state_file, kv
         )
+        if not first:
+            return
         testing = time.perf_counter()
         epoch, results = evaluate(best_path, test, args.beam)
         testing = time.perf_counter() - testing
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C is enough
+        if not first:  # it writes nothing, and worker 0 may be gone
+            sys.exit(130)
         npx.waitall()  # MXNet's queued work done before the process ends
         print(
             f'interrupted: the state after the last whole epoch is in '
@@ -338,7 +375,7 @@ def main(argv=None):
             file=sys.stderr,
         )
         sys.exit(130)
-    command = ' '.join(['scripts/translator.py'] + (argv or sys.argv[1:]))
+    command = ' '.join(['scripts/translator.py'] + argv)
     write_json(
         args.results,
         dict(
@@ -376,4 +413,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    worker_main(main)

@@ -2,7 +2,8 @@
 
 Held-out sets that share no source sentence with the training pairs, the
 model kept being the one validation chose, Ctrl-C held back while an epoch is
-logged, and an interrupted run that resumes to the same numbers.
+logged, and an interrupted run that resumes to the same numbers; the same with
+two worker processes (`--workers 2`), which train the model one process does.
 """
 
 import importlib.util
@@ -14,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as onp
 import pytest
 
 from seq2seq_attention.checkpoint import load_checkpoint
@@ -30,14 +32,20 @@ def recipe_args(corpus_path, out):
                     '--results', str(out / 'scores.json')]  # fmt: skip
 
 
-def start(args):
+def start(args, **kwargs):
     """The recipe in a child process."""
     return subprocess.Popen(
         [sys.executable, str(SCRIPT), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        **kwargs,
     )
+
+
+def epochs(scores):
+    """Each validated epoch's number, training loss and validation BLEU."""
+    return [(e['epoch'], e['loss'], e['valid_bleu']) for e in scores['epochs']]
 
 
 @pytest.fixture(scope='module')
@@ -143,9 +151,7 @@ def test_an_interrupted_run_resumes_to_the_same_numbers(
     expected = whole[1]
     for key in ('pairs', 'vocabulary', 'chosen_epoch', 'test'):
         assert scores[key] == expected[key], key
-    assert [
-        (e['epoch'], e['loss'], e['valid_bleu']) for e in scores['epochs']
-    ] == [(e['epoch'], e['loss'], e['valid_bleu']) for e in expected['epochs']]
+    assert epochs(scores) == epochs(expected)
     assert scores['command'] == expected['command'].replace(
         str(whole[0]), str(tmp_path)
     )
@@ -171,3 +177,60 @@ def test_bad_options_are_refused_by_name(tmp_path):
     )
     assert resume.returncode != 0 and 'no training state' in resume.stderr
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.fixture(scope='module')
+def two_workers(corpus_path, tmp_path_factory):
+    """The small run on two worker processes: its directory and scores."""
+    out = tmp_path_factory.mktemp('two_workers')
+    run = start(recipe_args(corpus_path, out) + ['--workers', '2'])
+    stdout, stderr = run.communicate(timeout=600)
+    assert run.returncode == 0, stderr[-3000:]
+    return out, json.loads((out / 'scores.json').read_text()), stdout
+
+
+@pytest.mark.slow
+def test_two_workers_train_what_one_process_does(whole, two_workers):
+    expected, (out, scores, stdout) = whole[1], two_workers
+    for key in ('pairs', 'vocabulary'):
+        assert scores[key] == expected[key], key
+    # each worker sums half of every batch's gradient: the same training up
+    # to the order of a sum's terms
+    numbers = onp.array([e[1:] for e in epochs(scores)])
+    onp.testing.assert_allclose(
+        numbers, [e[1:] for e in epochs(expected)], rtol=1e-4
+    )
+    best = max(scores['epochs'], key=lambda e: e['valid_bleu'])
+    assert (
+        load_checkpoint(out / 'model' / 'best.s2s').info['epoch']
+        == (best['epoch'])
+    )
+    assert not (out / 'model' / 'training.state').exists()
+    assert scores['command'].endswith('--workers 2')
+    assert stdout.count('epoch  1/3') == 1  # worker 0 alone reports
+
+
+@pytest.mark.slow
+def test_two_workers_stopped_by_ctrl_c_resume_to_the_same_numbers(
+    corpus_path, tmp_path, two_workers
+):
+    args = recipe_args(corpus_path, tmp_path) + ['--workers', '2']
+    # in a process group of its own, which Ctrl-C at a terminal reaches
+    run = start(args, start_new_session=True)
+    for line in run.stdout:
+        if line.startswith('epoch  1/3'):
+            os.killpg(run.pid, signal.SIGINT)
+            break
+    _, stderr = run.communicate(timeout=600)
+    assert run.returncode == 130, stderr[-3000:]
+    assert 'continue with the same options and --resume' in stderr
+    assert (tmp_path / 'model' / 'training.state').exists()
+    resumed = start(args + ['--resume'])
+    _, stderr = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, stderr[-3000:]
+    scores, expected = (
+        json.loads((tmp_path / 'scores.json').read_text()),
+        two_workers[1],
+    )
+    assert epochs(scores) == epochs(expected)
+    assert scores['test'] == expected['test']
