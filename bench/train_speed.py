@@ -48,12 +48,14 @@ prints figures and asserts nothing. PyTorch is a benchmark-only dependency
 import argparse
 import contextlib
 import io
+import json
 import multiprocessing as mp
 import os
 import queue
 import resource
 import statistics
 import sys
+import tempfile
 import time
 import warnings
 
@@ -375,11 +377,54 @@ def _kernel_env():
     )
 
 
+class _JsonResult:
+    """A `results` queue for a worker of `run_two_workers`: one JSON file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def put(self, figures):
+        with open(self.path, 'w') as f:
+            json.dump(figures, f)
+
+
+def two_workers_main(size, epochs, config, path):
+    """A worker of `run_two_workers`; worker 0 writes its figures to `path`."""
+    from seq2seq_attention.distributed import worker_main
+
+    worker_main(lambda: run_library(size, epochs, config, _JsonResult(path)))
+
+
+def run_two_workers(size, epochs, config, results):
+    """The library's `train_s2s` on both cores: two worker processes of
+    `dist_sync` (`distributed.py`), each computing half of every batch's
+    gradient."""
+    from seq2seq_attention.distributed import launch_local
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'figures.json')
+        code = (
+            f'import sys; sys.path.insert(0, {HERE!r}); import train_speed; '
+            f'train_speed.two_workers_main({size!r}, {epochs!r}, '
+            f'{config!r}, {path!r})'
+        )
+        status = launch_local([sys.executable, '-c', code], 2)
+        if status:
+            sys.exit(f'two workers: exit status {status}')
+        with open(path) as f:
+            results.put(json.load(f))
+
+
 def run_library(size, epochs, config, results):
     """The library's `train_s2s` on the library's model, in
     the named configuration."""
-    config, reader_env, decoder = config
-    data_options, train_options, cpu = CONFIGS[config.split('+')[0]]
+    name, reader_env, decoder = config
+    data_options, train_options, cpu = CONFIGS[name.split('+')[0]]
+    train_options = dict(train_options)
+    workers = train_options.pop('workers', 1)
+    if workers > 1 and os.environ.get('DMLC_ROLE') != 'worker':
+        return run_two_workers(size, epochs, config, results)
+    config = name
     # before MXNet loads: pinned kernels, or the reader's
     # environment left as it was
     os.environ['SEQ2SEQ_ATTENTION_CPU'] = cpu
@@ -389,7 +434,12 @@ def run_library(size, epochs, config, results):
     import alternatives
 
     alternatives.set_environment(config)
-    from seq2seq_attention import Seq2SeqConfig, build_seq2seq, set_seed
+    from seq2seq_attention import (
+        Seq2SeqConfig,
+        ShardedBatches,
+        build_seq2seq,
+        set_seed,
+    )
     import mxnet as mx
     from seq2seq_attention.training import evaluate_loss, train_s2s
 
@@ -403,17 +453,32 @@ def run_library(size, epochs, config, results):
             len(src_vocab), len(tgt_vocab), decoder=decoder, **_hparams(size)
         )
     )
+    kv = mx.kv.create('dist_sync') if workers > 1 else None
+    if kv is not None:
+        data_iter = ShardedBatches(data_iter, kv.rank, kv.num_workers)
     start = time.perf_counter()
-    train_s2s(net, data_iter, LR, epochs, tgt_vocab, mx.cpu(), **train_options)
+    train_s2s(
+        net,
+        data_iter,
+        LR,
+        epochs,
+        tgt_vocab,
+        mx.cpu(),
+        kvstore=kv,
+        **train_options,
+    )
     mx.nd.waitall()
     wall = time.perf_counter() - start
+    if kv is not None and kv.rank > 0:
+        return  # worker 0 reports
     results.put(
         dict(
             name=f'train_s2s ({config})'
             + ('' if decoder == 'attention' else f', {decoder} decoder'),
             wall=wall,
-            # the threads it computes with: the pinned one, or OpenMP's
-            threads=1
+            # the threads it computes with: the pinned one (per worker), or
+            # OpenMP's
+            threads=workers
             if cpu == 'portable'
             else int(os.environ.get('OMP_NUM_THREADS') or os.cpu_count()),
             decoder=decoder,
@@ -443,7 +508,10 @@ def run_library(size, epochs, config, results):
 # each is worth and costs, the imperative one (hybridize=False), `-keep`
 # variants where every graph keeps its memory (static_alloc=True: what train_s2s
 # chooses for the chapter's few shapes with small score arrays, and not at
-# chapter 5's size), and `-native` twins with this CPU's own kernels
+# chapter 5's size), the default on both cores (`two-workers`: two processes
+# of `dist_sync`, each computing half of every batch's gradient; its tokens/sec
+# per core is over the two, its peak memory worker 0's), and `-native` twins
+# with this CPU's own kernels
 CONFIGS = {
     'default': ({}, {}, 'portable'),
     'fastest': ({'bucket': 10}, {'static_alloc': True}, 'portable'),
@@ -464,11 +532,13 @@ CONFIGS = {
     'exact-buckets': ({'bucket': 10**9, 'length_step': 1}, {}, 'portable'),
     'token-batches': ({'token_batches': True}, {}, 'portable'),
     'imperative': ({}, {'hybridize': False}, 'portable'),
+    'two-workers': ({}, {'workers': 2}, 'portable'),
 }
 CONFIGS.update(
     {
         f'{name}-native': (data, train, 'native')
         for name, (data, train, _) in list(CONFIGS.items())
+        if 'workers' not in train
     }
 )
 # d2l's trainers: PyTorch with its default threads, or with one thread

@@ -85,7 +85,8 @@ def test_flops_per_token_counts_each_product_of_the_models():
 
 
 def test_bench_trains_the_library_and_prints_its_table(corpus_path):
-    """One epoch of two configurations, no peer, in a subprocess."""
+    """One epoch of three configurations (one on two worker processes), no
+    peer, in a subprocess."""
     command = [
         sys.executable,
         os.path.join(BENCH, 'train_speed.py'),
@@ -94,7 +95,7 @@ def test_bench_trains_the_library_and_prints_its_table(corpus_path):
         '--rounds',
         '1',
         '--configs',
-        'default,chapter5',
+        'default,chapter5,two-workers',
         '--peers',
         'none',
     ]
@@ -109,23 +110,31 @@ def test_bench_trains_the_library_and_prints_its_table(corpus_path):
         run.stdout,
         re.M,
     )
-    assert [r[0] for r in rows] == ['default', 'chapter5'], run.stdout
-    for _, tokens, per_core, epoch_s, wall, loss, peak_mib, *flops in rows:
+    assert [r[0] for r in rows] == ['default', 'chapter5', 'two-workers'], (
+        run.stdout
+    )
+    for name, tokens, per_core, epoch_s, wall, loss, peak_mib, *flops in rows:
         assert float(tokens) > 0 and float(peak_mib) > 0
-        # pinned to one thread: per core is all of it; one epoch is the run
-        assert per_core == tokens
+        # pinned to one thread a process: per core is all of it, or half of
+        # it on two workers; one epoch is the run
+        workers = 2 if name == 'two-workers' else 1
+        assert abs(float(per_core) * workers - float(tokens)) <= workers
         # (each printed rounded: 0.449 s prints as 0.4 and as 0.45)
         assert abs(float(epoch_s) - float(wall)) <= 0.06
         assert 0 < float(loss) < 10  # one epoch from about log(vocabulary)
         mflops, gflops, efficiency = map(float, flops)
         # the chapter's model: about 0.1 MFLOP per token
         assert 0.01 < mflops < 1 and gflops > 0 and 0 < efficiency < 100
-        assert abs(gflops - mflops * float(tokens) / 1e3) < 0.1 + gflops / 50
+        # per core
+        assert abs(gflops - mflops * float(per_core) / 1e3) < 0.1 + gflops / 50
     # the matrix product the efficiency is measured against
     assert re.search(r'against [\d.]+ GFLOP/s, one thread', run.stdout)
     # without a peer there is no ratio to print, and none is printed
     assert 'speed:' not in run.stdout
     assert re.search(r'^train_s2s \(default\)\s+loss \d', run.stdout, re.M)
+    # the two workers' halves of every batch train what one process does
+    losses = {r[0]: float(r[5]) for r in rows}
+    assert abs(losses['two-workers'] - losses['default']) < 1e-3
 
 
 def token_batches():
