@@ -332,6 +332,15 @@ def evaluate(best_path, test, beam):
     return model.info['epoch'], results
 
 
+def print_interrupted(out):
+    """Tell the reader where the interrupted run is and how to continue."""
+    print(
+        f'interrupted: the state after the last whole epoch is in {out}; '
+        f'continue with the same options and --resume',
+        file=sys.stderr,
+    )
+
+
 def main(argv=None):
     args = parse_args(argv)
     best_path = os.path.join(args.out, 'best.s2s')
@@ -345,7 +354,10 @@ def main(argv=None):
             sys.exit(str(error))
         if args.workers > 1:  # this process only starts and waits for them
             command = [sys.executable, os.path.abspath(__file__), *argv]
-            sys.exit(launch_local(command, args.workers))
+            status = launch_local(command, args.workers)
+            if status == 130:
+                print_interrupted(args.out)
+            sys.exit(status)
     kv = mx.kv.create('dist_sync') if is_worker() else None
     first = kv is None or kv.rank == 0  # the worker that validates and writes
     train_pairs, valid, test = corpus_splits(args)
@@ -366,14 +378,12 @@ def main(argv=None):
         testing = time.perf_counter() - testing
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # one Ctrl-C is enough
-        if not first:  # it writes nothing, and worker 0 may be gone
-            sys.exit(130)
-        npx.waitall()  # MXNet's queued work done before the process ends
-        print(
-            f'interrupted: the state after the last whole epoch is in '
-            f'{args.out}; continue with the same options and --resume',
-            file=sys.stderr,
-        )
+        # MXNet's queued work done before the process ends; a worker's may
+        # wait for gradients that will not come, and it ends at once instead
+        # (worker_main): its files were written whole, before the Ctrl-C
+        if kv is None:
+            npx.waitall()
+            print_interrupted(args.out)  # (else the launcher says it)
         sys.exit(130)
     command = ' '.join(['scripts/translator.py'] + argv)
     write_json(

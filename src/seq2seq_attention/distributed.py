@@ -107,17 +107,26 @@ def launch_local(command, num_workers, log_dir=None, timeout=None):
     """Run `command` as `num_workers` workers of a parameter server here.
 
     Returns 0 if every worker succeeded, else the first failure's exit status
-    (130 after Ctrl-C). With `log_dir`, each process writes its output to a
+    (130 after Ctrl-C: the workers get up to 5 minutes to end, a second Ctrl-C
+    kills them). With `log_dir`, each process writes its output to a
     file there; otherwise to this process's terminal. `timeout` (seconds)
     stops a run that takes longer, with exit status 124.
     """
     num_workers = check_int('num_workers', num_workers, low=1)
     env = local_env(num_workers)
     server = [sys.executable, '-c', 'import seq2seq_attention']
-    interrupted = []
-    previous = signal.signal(signal.SIGINT,
-                             lambda *_: interrupted.append(True))
-    started, workers = [], []
+    interrupted, workers = [], []
+
+    def on_ctrl_c(*_):
+        # the first Ctrl-C reaches the workers too (they share the terminal's
+        # process group) and lets them end; a second one ends them at once
+        if interrupted:
+            for w in workers:
+                w.kill()
+        interrupted.append(True)
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    started = []
     try:
         started += [_start('scheduler', server, env, log_dir, 0),
                     _start('server', server, env, log_dir, 0)]
