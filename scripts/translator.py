@@ -360,6 +360,9 @@ def main(argv=None):
             sys.exit(status)
     kv = mx.kv.create('dist_sync') if is_worker() else None
     first = kv is None or kv.rank == 0  # the worker that validates and writes
+    if not first:  # Ctrl-C is worker 0's to handle (it may be validating);
+        # the launcher stops the others once it has ended
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     train_pairs, valid, test = corpus_splits(args)
     if first:
         print(
@@ -384,7 +387,7 @@ def main(argv=None):
         if kv is None:
             npx.waitall()
             print_interrupted(args.out)  # (else the launcher says it)
-        sys.exit(130)
+        sys.exit(130)  # worker 0 at once: the others may be gone
     command = ' '.join(['scripts/translator.py'] + argv)
     write_json(
         args.results,

@@ -22,9 +22,10 @@ import traceback
 
 from .checks import check_int
 
-# Seconds the workers get to end by themselves: after a worker failed (the
+# Seconds the workers get to end by themselves: after a worker ended (the
 # others wait for its gradients, so they are killed soon), and after Ctrl-C
-# (a worker may be finishing what it holds Ctrl-C back for, a validation say)
+# until one does (a worker may be finishing what it holds Ctrl-C back for, a
+# validation say; a worker blocked waiting for gradients cannot see Ctrl-C)
 GRACE_FAILED, GRACE_INTERRUPTED = 5, 300
 
 
@@ -103,14 +104,22 @@ def _stop(processes, grace):
             p.wait()
 
 
+def _wait_for_any(processes, timeout):
+    """Wait until one of `processes` has ended, at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while (all(p.poll() is None for p in processes)
+           and time.monotonic() < deadline):
+        time.sleep(0.2)
+
+
 def launch_local(command, num_workers, log_dir=None, timeout=None):
     """Run `command` as `num_workers` workers of a parameter server here.
 
     Returns 0 if every worker succeeded, else the first failure's exit status
-    (130 after Ctrl-C: the workers get up to 5 minutes to end, a second Ctrl-C
-    kills them). With `log_dir`, each process writes its output to a
-    file there; otherwise to this process's terminal. `timeout` (seconds)
-    stops a run that takes longer, with exit status 124.
+    (130 after Ctrl-C: the workers get up to 5 minutes until one of them ends,
+    a second Ctrl-C kills them). With `log_dir`, each process writes its
+    output to a file there; otherwise to this process's terminal. `timeout`
+    (seconds) stops a run that takes longer, with exit status 124.
     """
     num_workers = check_int('num_workers', num_workers, low=1)
     env = local_env(num_workers)
@@ -145,7 +154,10 @@ def launch_local(command, num_workers, log_dir=None, timeout=None):
                 status = 124
                 break
             time.sleep(0.2)
-        _stop(workers, GRACE_INTERRUPTED if interrupted else GRACE_FAILED)
+        if interrupted:  # until a worker ends (say, worker 0 after what it
+            # holds Ctrl-C back for); the others then wait for it in vain
+            _wait_for_any(workers, GRACE_INTERRUPTED)
+        _stop(workers, GRACE_FAILED)
         if not status:
             status = next((w.returncode for w in workers if w.returncode), 0)
         return status
