@@ -34,8 +34,9 @@ train: setup
 	$(BIN)/seq2seq-attention train
 
 # The long recipe (scripts/translator.py): the best model this library trains on the
-# whole corpus in under two hours here; its held-out scores go to book/data/translator.json.
-# Interrupted, it continues with: make translator ARGS=--resume
+# whole corpus in under two hours here, on both cores (two worker processes); its held-out
+# scores go to book/data/translator.json. Interrupted, it continues with:
+# make translator ARGS=--resume
 translator: setup
 	$(BIN)/python scripts/translator.py $(ARGS)
 

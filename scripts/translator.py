@@ -16,10 +16,11 @@ writes translator/best.s2s (the chosen model: `seq2seq-attention translate
 --load translator/best.s2s ...`) and book/data/translator.json (its scores,
 which the README and chapter 6 quote). The training state is kept in
 translator/ after every epoch: an interrupted run (Ctrl-C) continues with
---resume to the same numbers. The defaults are the recipe; the other options
-exist for a smaller run (the tests use them), and --workers 2 trains on both
-cores of a machine like this one (`distributed.py`: each worker computes half
-of every batch's gradient; worker 0 validates, keeps the files and tests).
+--resume to the same numbers. It trains on both cores of a machine like this
+one: two worker processes (`distributed.py`), each computing half of every
+batch's gradient; worker 0 validates, keeps the files and tests (--workers 1
+trains in this process). The defaults are the recipe; the other options exist
+for a smaller run (the tests use them).
 """
 
 import argparse
@@ -71,7 +72,7 @@ def parse_args(argv=None):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
-    add('--epochs', type=int, default=4)
+    add('--epochs', type=int, default=7)
     add('--embed-size', type=int, default=128)
     add('--num-hiddens', type=int, default=128)
     add('--num-layers', type=int, default=2)
@@ -86,8 +87,8 @@ def parse_args(argv=None):
     add(
         '--workers',
         type=int,
-        default=1,
-        help='processes training one model together (one core each)',
+        default=2,
+        help='processes training one model together, a core each',
     )
     add('--data', help='fra-eng.zip (default: $FRA_ENG_ZIP, data/, download)')
     add(
