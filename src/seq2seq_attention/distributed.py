@@ -68,10 +68,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def local_env(num_workers, port=None):
+def local_env(num_workers):
     """The `DMLC_*` variables of a parameter server on 127.0.0.1 only."""
     return dict(os.environ, DMLC_PS_ROOT_URI='127.0.0.1',
-                DMLC_PS_ROOT_PORT=str(port or free_port()),
+                DMLC_PS_ROOT_PORT=str(free_port()),
                 DMLC_NUM_SERVER='1', DMLC_NUM_WORKER=str(num_workers),
                 DMLC_NODE_HOST='127.0.0.1', DMLC_INTERFACE='lo')
 
